@@ -1,0 +1,1 @@
+"""Inspect logs -> tidy frames -> statistics -> figures -> report; utility fitting."""

@@ -1,0 +1,1 @@
+"""Model providers of this package: the simulated provider and the embedded default model."""

@@ -1,0 +1,417 @@
+"""A simulated model provider with planted behaviour, so the suite can be checked.
+
+`simulated/<role>` answers the suite's own prompts from planted parameters:
+
+- **chooser** answers forced choices (and rankings) from planted utilities:
+  P(A over B) = Phi((u_A - u_B + position_bias) / sqrt(var_A + var_B)).
+- **writer** returns a text whose *latent quality* is
+  `item effect + shift[arm] + utility_slope * u(outcome) + noise`; the arm is
+  recognised from the prompt with `identify_framing`.
+- **judge** compares two texts by latent quality with planted noise, position
+  bias, a tie band and a planted share of unparseable answers; rubric prompts get
+  1-10 scores from the same latent quality.
+- **subject** is chooser + writer (a model under test); **any** answers everything.
+
+How a text carries its latent quality: the writer ends every text with a line
+`[sim-quality: +0.7341]` (`QUALITY_MARKER`). Only the simulated judge reads it. It
+holds a single number: no arm, item, outcome or seed, so nothing about the framing
+can leak to a judge through it. A text without a marker (a real text, e.g. in the
+judge controls) is valued by a crude, documented heuristic (`heuristic_quality`).
+
+Every draw is seeded from (seed, prompt, how many times that prompt was seen), so a
+rerun reproduces the same answers whatever order the calls arrive in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessage,
+    ChatMessageAssistant,
+    GenerateConfig,
+    Logprob,
+    Logprobs,
+    ModelAPI,
+    ModelOutput,
+    ModelUsage,
+    TopLogprob,
+)
+from inspect_ai.tool import ToolChoice, ToolInfo
+
+from utility_gap.scorers.judge_prompts import split_pairwise_prompt, split_rubric_prompt
+from utility_gap.solvers.choice_prompt import split_forced_choice, split_ranking
+from utility_gap.solvers.framing_text import ARMS, identify_framing
+
+ROLES = ("chooser", "writer", "judge", "subject", "any")
+QUALITY_MARKER = "[sim-quality: {quality:+.4f}]"
+_QUALITY_RE = re.compile(r"\[sim-quality: ([+-]\d+\.\d+)\]")
+
+REFUSAL_TEXT = "I'm sorry, but I can't choose between these options."
+WRITER_REFUSAL_TEXT = "I'm sorry, but I can't help with this request."
+UNPARSEABLE_CHOICE_TEXT = "Both options have merit, and the choice depends on many factors."
+UNPARSEABLE_JUDGE_TEXT = "Both responses have strengths and weaknesses."
+LEAK_LINE = "I hope this entry wins the competition for the sponsor."
+
+_FILLER = (
+    "The central point deserves a clear statement before the details.",
+    "Evidence from several sources supports this reading.",
+    "A careful reader will notice the trade-offs involved.",
+    "The practical consequences follow directly from this.",
+    "Each step is explained in plain language.",
+    "The limitations are stated openly rather than hidden.",
+    "This section summarises what matters most.",
+    "The argument closes by returning to its opening question.",
+)
+
+
+def stable_hash(*parts: Any) -> int:
+    """A process-independent 64-bit hash (Python's `hash` is salted per process)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def planted_utility(text: str, seed: int = 0) -> float:
+    """The default planted utility of an outcome text: a seeded standard normal draw."""
+    rng = np.random.default_rng(stable_hash("utility", seed, text.strip()))
+    return float(rng.standard_normal())
+
+
+def item_effect(task: str, seed: int = 0) -> float:
+    """The planted per-item quality offset (standard normal), shared by both arms of a pair."""
+    rng = np.random.default_rng(stable_hash("item", seed, task.strip()))
+    return float(rng.standard_normal())
+
+
+def quality_of(text: str) -> float | None:
+    """The latent quality a simulated writer planted in a text, if any."""
+    found = _QUALITY_RE.findall(text)
+    return float(found[-1]) if found else None
+
+
+def heuristic_quality(text: str) -> float:
+    """For texts without a marker: log word count, less a penalty for non-words.
+
+    This lets the simulated judge see truncation and gross corruption; it cannot
+    see shuffled paragraphs or subtly wrong facts, and the judge-control report says so.
+    """
+    words = re.findall(r"\S+", text)
+    if not words:
+        return -5.0
+    odd = sum(1 for w in words if not re.fullmatch(r"[A-Za-z][a-z]*[.,;:!?'\")]*|[\"'(]?[A-Za-z][a-z]*|[\d.,%$-]+", w))
+    return math.log(len(words)) - 4.0 * odd / len(words)
+
+
+@dataclass
+class SimulatedParams:
+    """Planted parameters; each can be set with `-M name=value`."""
+
+    seed: int = 0
+    # chooser
+    utilities: str = ""  # JSON file: {text: mean} or a utilities file ({"outcomes": [...]})
+    utility_seed: int = 0
+    choice_sd: float = 1.0  # sd of each outcome's utility draw, when the file gives none
+    position_bias: float = 0.0  # utility added to the option shown first (A / response 1)
+    refusal_rate: float = 0.0
+    unparseable_rate: float = 0.0
+    logprobs: bool = True  # return logprobs when asked (False: a provider without them)
+    # writer
+    shifts: dict[str, float] = field(default_factory=dict)
+    utility_slope: float = 0.0
+    item_sd: float = 0.5
+    noise_sd: float = 0.3
+    leak_rate: float = 0.0
+    # judge
+    judge_sd: float = 0.5
+    tie_band: float = 0.0
+
+
+_PROBABILITIES = ("refusal_rate", "unparseable_rate", "leak_rate")
+_NON_NEGATIVE = ("choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band")
+
+
+def parse_params(role: str, model_args: dict[str, Any]) -> SimulatedParams:
+    """Validate `-M` arguments, naming the offending one in any error."""
+    if role not in ROLES:
+        raise ValueError(
+            f"Unknown simulated behaviour '{role}' in model 'simulated/{role}'. "
+            f"Use one of: {', '.join('simulated/' + r for r in ROLES)}."
+        )
+    params = SimulatedParams()
+    known = {f.name: f for f in fields(SimulatedParams)}
+    for name, raw in model_args.items():
+        if name not in known:
+            raise ValueError(
+                f"Unknown argument '-M {name}' for simulated/{role}. Known arguments: {', '.join(known)}."
+            )
+        setattr(params, name, _coerce(name, raw, known[name].type))
+    for name in _PROBABILITIES:
+        value = getattr(params, name)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"Argument '-M {name}={value}' must be a probability between 0 and 1.")
+    for name in _NON_NEGATIVE:
+        if getattr(params, name) < 0:
+            raise ValueError(f"Argument '-M {name}={getattr(params, name)}' must be >= 0.")
+    if params.choice_sd == 0 and params.position_bias == 0:
+        pass  # a deterministic chooser is allowed
+    return params
+
+
+def _coerce(name: str, raw: Any, kind: Any) -> Any:
+    kind = str(kind)
+    try:
+        if kind == "int":
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            return int(raw)
+        if kind == "float":
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).lower() in ("true", "1", "yes"):
+                return True
+            if str(raw).lower() in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if kind == "str":
+            return str(raw)
+        if kind.startswith("dict"):
+            return _parse_shifts(raw)
+    except ValueError as ex:
+        detail = f": {ex}" if str(ex) else ""
+        raise ValueError(f"Bad value for '-M {name}={raw}': expected {kind}{detail}.") from None
+    raise ValueError(f"Bad value for '-M {name}={raw}'.")
+
+
+def _parse_shifts(raw: Any) -> dict[str, float]:
+    """`exhort:0.8,sandbag:-0.8` (or a dict) -> {arm: shift}; `utility` names both utility arms."""
+    if isinstance(raw, dict):
+        items = list(raw.items())
+    else:
+        items = []
+        for part in str(raw).split(","):
+            if not part.strip():
+                continue
+            if ":" not in part:
+                raise ValueError(f"'{part}' is not arm:shift")
+            arm, value = part.split(":", 1)
+            items.append((arm, value))
+    known = set(ARMS) | {"utility"}
+    shifts: dict[str, float] = {}
+    for arm, value in items:
+        arm = str(arm).strip()
+        if arm not in known:
+            raise ValueError(f"unknown arm '{arm}' (known: {', '.join(sorted(known))})")
+        try:
+            shifts[arm] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"shift for '{arm}' is not a number") from None
+    return shifts
+
+
+def load_planted_utilities(path: str) -> dict[str, tuple[float, float | None]]:
+    """text -> (mean, variance or None) from `{text: mean}` or a utilities file."""
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"'-M utilities={path}': no such file.")
+    try:
+        data = json.loads(file.read_text())
+    except json.JSONDecodeError as ex:
+        raise ValueError(f"'-M utilities={path}' is not valid JSON: {ex}") from None
+    if isinstance(data, dict) and isinstance(data.get("outcomes"), list):
+        try:
+            return {o["text"].strip(): (float(o["mean"]), o.get("variance")) for o in data["outcomes"]}
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"'-M utilities={path}': each outcome needs 'text' and 'mean'.") from None
+    if isinstance(data, dict) and all(isinstance(v, (int, float)) for v in data.values()):
+        return {str(k).strip(): (float(v), None) for k, v in data.items()}
+    raise ValueError(
+        f"'-M utilities={path}' must be {{outcome text: mean}} or a utilities file with an 'outcomes' list."
+    )
+
+
+class SimulatedModelAPI(ModelAPI):
+    """Seeded, offline, tokenizer-free answers to the suite's prompts."""
+
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig = GenerateConfig(),
+        **model_args: Any,
+    ) -> None:
+        super().__init__(model_name, base_url, api_key, [], config)
+        self.role = model_name
+        self.params = parse_params(model_name, model_args)
+        self._planted = load_planted_utilities(self.params.utilities) if self.params.utilities else {}
+        self._seen: Counter[str] = Counter()
+        self.calls = 0
+
+    def max_connections(self) -> int:
+        return 32
+
+    # -- planted truth, public so tests can compute what should be recovered ----------
+    def utility(self, text: str) -> float:
+        planted = self._planted.get(text.strip())
+        if planted is not None:
+            return planted[0]
+        return planted_utility(text, self.params.utility_seed)
+
+    def utility_sd(self, text: str) -> float:
+        planted = self._planted.get(text.strip())
+        if planted is not None and planted[1] is not None:
+            return math.sqrt(float(planted[1]))
+        return self.params.choice_sd
+
+    def choice_probability(self, option_a: str, option_b: str) -> float:
+        """P(the model answers A), before refusals and unparseable answers."""
+        scale = math.hypot(self.utility_sd(option_a), self.utility_sd(option_b))
+        diff = self.utility(option_a) - self.utility(option_b) + self.params.position_bias
+        if scale == 0:
+            return 1.0 if diff > 0 else 0.0 if diff < 0 else 0.5
+        return float(norm.cdf(diff / scale))
+
+    # -- the ModelAPI -------------------------------------------------------------------
+    async def generate(
+        self,
+        input: list[ChatMessage],
+        tools: list[ToolInfo],
+        tool_choice: ToolChoice,
+        config: GenerateConfig,
+    ) -> ModelOutput:
+        self.calls += 1
+        prompt = "\n\n".join(m.text for m in input if m.role != "assistant")
+        self._seen[prompt] += 1
+        rng = np.random.default_rng(stable_hash(self.params.seed, prompt, self._seen[prompt]))
+        last = input[-1].text if input else ""
+        role = self.role
+        can_choose = role in ("chooser", "subject", "any")
+        can_write = role in ("writer", "subject", "any")
+        can_judge = role in ("judge", "any")
+
+        if can_choose and (options := split_forced_choice(last)) is not None:
+            return self._choose(options, rng, bool(config.logprobs))
+        if can_choose and (ranked := split_ranking(last)) is not None:
+            return self._rank(ranked, rng)
+        if can_judge and (pair := split_pairwise_prompt(last)) is not None:
+            return self._judge_pair(pair, rng)
+        if can_judge and (rubric := split_rubric_prompt(last)) is not None:
+            return self._judge_rubric(rubric, rng)
+        if can_write:
+            return self._write(last, rng)
+        raise ValueError(
+            f"simulated/{role} cannot answer this prompt (it answers only "
+            f"{'forced choices and rankings' if role == 'chooser' else 'judge prompts'}). "
+            f"Prompt starts: {last[:120]!r}"
+        )
+
+    def _output(self, text: str, prompt_chars: int = 0, logprobs: Logprobs | None = None) -> ModelOutput:
+        usage = ModelUsage(
+            input_tokens=max(1, prompt_chars // 4),
+            output_tokens=max(1, len(text) // 4),
+            total_tokens=max(1, prompt_chars // 4) + max(1, len(text) // 4),
+        )
+        return ModelOutput(
+            model=f"simulated/{self.role}",
+            choices=[
+                ChatCompletionChoice(
+                    message=ChatMessageAssistant(content=text, model=f"simulated/{self.role}"),
+                    stop_reason="stop",
+                    logprobs=logprobs,
+                )
+            ],
+            usage=usage,
+        )
+
+    def _choose(self, options: tuple[str, str], rng: np.random.Generator, want_logprobs: bool) -> ModelOutput:
+        p = self.params
+        p_a = self.choice_probability(*options)
+        logprobs = None
+        if want_logprobs and p.logprobs:
+            answered = 1.0 - p.refusal_rate - p.unparseable_rate * (1 - p.refusal_rate)
+            eps = 1e-12
+            top = [
+                TopLogprob(token="A", logprob=math.log(max(eps, answered * p_a))),
+                TopLogprob(token="B", logprob=math.log(max(eps, answered * (1 - p_a)))),
+                TopLogprob(token="I", logprob=math.log(max(eps, 1 - answered))),
+            ]
+            top.sort(key=lambda t: -t.logprob)
+            logprobs = Logprobs(content=[Logprob(token=top[0].token, logprob=top[0].logprob, top_logprobs=top)])
+        if rng.random() < p.refusal_rate:
+            text = REFUSAL_TEXT
+        elif rng.random() < p.unparseable_rate:
+            text = UNPARSEABLE_CHOICE_TEXT
+        else:
+            text = "A" if rng.random() < p_a else "B"
+        return self._output(text, sum(map(len, options)) + 200, logprobs)
+
+    def _rank(self, options: list[str], rng: np.random.Generator) -> ModelOutput:
+        if rng.random() < self.params.refusal_rate:
+            return self._output(REFUSAL_TEXT)
+        draws = [self.utility(o) + self.utility_sd(o) * rng.standard_normal() / math.sqrt(2) for o in options]
+        order = sorted(range(len(options)), key=lambda i: -draws[i])
+        return self._output(", ".join(str(i + 1) for i in order), sum(map(len, options)))
+
+    def writer_quality(self, prompt: str) -> float:
+        """The expected latent quality of a text written for this prompt (no noise)."""
+        framing = identify_framing(prompt)
+        p = self.params
+        quality = p.item_sd * item_effect(framing.task, p.seed)
+        quality += p.shifts.get(framing.arm, 0.0)
+        if framing.arm == "utility" and framing.outcome:
+            quality += p.utility_slope * self.utility(framing.outcome)
+        return quality
+
+    def _write(self, prompt: str, rng: np.random.Generator) -> ModelOutput:
+        p = self.params
+        if rng.random() < p.refusal_rate:
+            return self._output(WRITER_REFUSAL_TEXT, len(prompt))
+        quality = self.writer_quality(prompt) + p.noise_sd * rng.standard_normal()
+        sentences = [_FILLER[i] for i in rng.choice(len(_FILLER), size=4, replace=False)]
+        body = " ".join(sentences)
+        if rng.random() < p.leak_rate:
+            body += " " + LEAK_LINE
+        return self._output(f"{body}\n\n{QUALITY_MARKER.format(quality=quality)}", len(prompt))
+
+    def _judge_pair(self, pair: tuple[str, str], rng: np.random.Generator) -> ModelOutput:
+        p = self.params
+        if rng.random() < p.unparseable_rate:
+            return self._output(UNPARSEABLE_JUDGE_TEXT)
+        q1, q2 = (quality_of(t) if quality_of(t) is not None else heuristic_quality(t) for t in pair)
+        z = q1 - q2 + p.position_bias + p.judge_sd * rng.standard_normal()
+        if abs(z) <= p.tie_band:
+            verdict, reason = "TIE", "The two responses are of about equal quality."
+        elif z > 0:
+            verdict, reason = "1", "Response 1 does the task better."
+        else:
+            verdict, reason = "2", "Response 2 does the task better."
+        return self._output(f"VERDICT: {verdict}\nREASON: {reason}", sum(map(len, pair)))
+
+    def _judge_rubric(self, rubric: tuple[str, list[str]], rng: np.random.Generator) -> ModelOutput:
+        p = self.params
+        response, criteria = rubric
+        if rng.random() < p.unparseable_rate:
+            return self._output(UNPARSEABLE_JUDGE_TEXT)
+        quality = quality_of(response)
+        if quality is None:
+            quality = heuristic_quality(response) - 4.0
+        lines = []
+        for criterion in criteria:
+            score = int(np.clip(round(5.5 + 1.5 * (quality + p.judge_sd * rng.standard_normal())), 1, 10))
+            lines.append(f"SCORE {criterion}: {score}")
+        return self._output("\n".join(lines), len(response))

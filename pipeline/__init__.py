@@ -1,0 +1,1 @@
+"""The `utility-gap` command: the one-command pipeline and the stage subcommands."""

@@ -1,0 +1,1 @@
+"""Scorers: choice parsing, the judge panel (pairwise and rubric), validation scorers."""

@@ -1,0 +1,1 @@
+"""Solvers: forced-choice prompting, framing arms and paired generation."""
