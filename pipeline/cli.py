@@ -1,0 +1,56 @@
+"""The `utility-gap` command.
+
+Each subcommand NAME lives in `utility_gap.pipeline.cmd_<name>` (dashes become
+underscores) with `add_arguments(parser)` and `run(args) -> int`, so a stage's command
+sits beside nothing but its own code and is imported only when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, str] = {
+    "run": "Run the whole experiment (Stages 1-4), resumable; the embedded model when no --model.",
+    "elicit": "Stage 1: elicit preferences in rounds and fit a utilities file.",
+    "fit": "Stage 1: refit a utilities file from existing elicitation logs.",
+    "report": "Stage 4: turn a log directory into tables, figures and a Markdown report.",
+    "plan-power": "Plan items x repeats for a smallest effect of interest.",
+    "serve": "Start the embedded default model (SmolLM2-135M) on a loopback port.",
+}
+
+
+class CommandError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="utility-gap",
+        description="Do a language model's stated preferences act as incentives?",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"utility_gap.pipeline.cmd_{name.replace('-', '_')}")
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except CommandError as ex:
+        print(f"utility-gap {args.command}: error: {ex}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"utility-gap {args.command}: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
