@@ -1,3 +1,5 @@
 # ruff: noqa: F401
 # Imports only: what `inspect list tasks` and `--model simulated/...` see.
 from utility_gap.models.providers import simulated
+from utility_gap.evals.judge_controls import judge_controls
+from utility_gap.evals.preference import preference_elicitation, preference_ranking

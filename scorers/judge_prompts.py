@@ -143,3 +143,14 @@ def split_rubric_prompt(prompt: str) -> tuple[str, list[str]] | None:
     if response is None or match is None:
         return None
     return response, [c.strip() for c in match.group(1).split(";")]
+
+
+FORMAT_REMINDER = (
+    "Your previous answer to this request could not be read. Answer again, following "
+    "the reply format above exactly."
+)
+
+
+def with_format_reminder(prompt: str) -> str:
+    """A judge prompt re-asked after an unreadable answer (the split_* inverses still apply)."""
+    return f"{prompt}\n\n{FORMAT_REMINDER}"

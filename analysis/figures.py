@@ -1,0 +1,169 @@
+"""The report's figures (matplotlib, Agg backend), each saved as PNG and SVG.
+
+Why these four: a reader should see at a glance (1) per contrast, which model x task
+cells move off 0.5 once family-wise uncertainty is accounted for, (2) the positive
+control beside the utility contrast on one scale, (3) whether quality rises with the
+size of the utility difference, and (4) whether the two ways of eliciting utilities
+agree. Every function takes tables (the outputs of the statistics modules), writes
+`<stem>.png` and `<stem>.svg`, and returns the two paths; none reads logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+FORMATS: tuple[str, ...] = ("png", "svg")
+_POINT = "#1f5fa8"
+_SIGNIFICANT = "#c0392b"
+_GREY = "#8a8a8a"
+MAX_POINTS = 2000  # raw pairs drawn in the dose-response figure (a seeded subsample beyond this)
+
+
+class FigureError(ValueError):
+    """A table handed to a figure lacks a column it needs."""
+
+
+def _need(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise FigureError(f"The {what} figure needs column(s) {', '.join(missing)}; got {list(table.columns)}.")
+
+
+def _save(fig: plt.Figure, stem: Path) -> list[Path]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in FORMATS:
+        path = stem.with_suffix(f".{fmt}")
+        fig.savefig(path, format=fmt, dpi=130, bbox_inches="tight")
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def _cell_labels(table: pd.DataFrame) -> list[str]:
+    return [f"{m} | {t}" for m, t in zip(table["model"], table["task"])]
+
+
+def _lollipop(ax: plt.Axes, table: pd.DataFrame, labels: list[str], title: str) -> None:
+    """Win rate per cell as a stem from 0.5 with its family-wise interval."""
+    y = np.arange(len(labels))
+    rows = table.set_index(_cell_labels(table)).reindex(labels)
+    rate = rows["win_rate"].to_numpy(dtype=float)
+    low = rows["fw_ci_low"].to_numpy(dtype=float)
+    high = rows["fw_ci_high"].to_numpy(dtype=float)
+    significant = rows["significant_holm"].fillna(False).to_numpy(dtype=bool)
+    colours = [_SIGNIFICANT if s else _POINT for s in significant]
+    ax.axvline(0.5, color=_GREY, linestyle="--", linewidth=1, zorder=0)
+    ax.hlines(y, 0.5, rate, color=colours, linewidth=1.5, alpha=0.6)
+    ax.errorbar(
+        rate, y, xerr=[np.nan_to_num(rate - low), np.nan_to_num(high - rate)], fmt="none",
+        ecolor=_GREY, elinewidth=1, capsize=3,
+    )
+    ax.scatter(rate, y, color=colours, s=40, zorder=3)
+    for yi, (r, n) in enumerate(zip(rate, rows["n"].to_numpy())):
+        if np.isnan(r):
+            ax.text(0.5, yi, "  no decisive pairs", va="center", fontsize=8, color=_GREY)
+        else:
+            ax.text(1.01, yi, f"n={int(n)}", va="center", fontsize=7, color=_GREY, transform=ax.get_yaxis_transform())
+    ax.set_xlim(0, 1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("win rate of side a (ties excluded)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def win_rate_lollipop(table: pd.DataFrame, contrast: str, stem: Path) -> list[Path]:
+    """One contrast: a model x task lollipop of win rates with family-wise CIs and a 0.5 line.
+
+    `table` is `win_rates(...)` output (columns contrast, model, task, win_rate, n,
+    fw_ci_low, fw_ci_high, significant_holm). Red points are Holm-significant.
+    """
+    _need(table, ["contrast", "model", "task", "win_rate", "n", "fw_ci_low", "fw_ci_high", "significant_holm"], "lollipop")
+    rows = table[table["contrast"] == contrast]
+    labels = _cell_labels(rows)
+    level = rows["fw_level"].dropna().iloc[0] if "fw_level" in rows and rows["fw_level"].notna().any() else np.nan
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.35 * max(len(labels), 1)))
+    _lollipop(ax, rows, labels, f"{contrast}\n(bars: family-wise {level:.1%} Clopper-Pearson; red: Holm p < 0.05)")
+    return _save(fig, stem)
+
+
+def contrasts_side_by_side(table: pd.DataFrame, contrasts: Sequence[str], stem: Path) -> list[Path]:
+    """Several contrasts (e.g. exhortation vs utility) in panels sharing one model x task axis."""
+    _need(table, ["contrast", "model", "task", "win_rate", "n", "fw_ci_low", "fw_ci_high", "significant_holm"], "side-by-side")
+    contrasts = [c for c in contrasts if (table["contrast"] == c).any()]
+    if not contrasts:
+        raise FigureError("No contrast of the side-by-side figure has rows in the win-rate table.")
+    labels = list(dict.fromkeys(_cell_labels(table[table["contrast"].isin(contrasts)])))
+    fig, axes = plt.subplots(
+        1, len(contrasts), figsize=(3.6 * len(contrasts) + 2.5, 1.2 + 0.35 * len(labels)), sharey=True, squeeze=False
+    )
+    for ax, contrast in zip(axes[0], contrasts):
+        _lollipop(ax, table[table["contrast"] == contrast], labels, contrast)
+    fig.suptitle("Win rate of side a per model x task, family-wise intervals", fontsize=10)
+    return _save(fig, stem)
+
+
+def dose_response_plot(
+    pairs: pd.DataFrame, curve: pd.DataFrame | None, stem: Path, bins: int = 8, title: str = ""
+) -> list[Path]:
+    """Share of decisive pairs won by side a against the utility difference, with the fit.
+
+    `pairs`: judged pairs with `utility_diff` and `winner` (ties dropped here). Points are
+    quantile-bin shares (size ~ pairs in the bin) with +-1 binomial SE bars; `curve`, if given,
+    has columns `utility_diff` and `p_a_wins` (the fitted logistic curve).
+    """
+    _need(pairs, ["utility_diff", "winner"], "dose-response")
+    decisive = pairs[pairs["winner"].isin(["a", "b"]) & pairs["utility_diff"].notna()]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.axhline(0.5, color=_GREY, linestyle="--", linewidth=1)
+    if len(decisive):
+        x = decisive["utility_diff"].to_numpy(dtype=float)
+        won = (decisive["winner"] == "a").to_numpy(dtype=float)
+        edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+        index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(len(edges) - 2, 0))
+        for b in np.unique(index):
+            sel = index == b
+            share, count = won[sel].mean(), int(sel.sum())
+            se = np.sqrt(share * (1 - share) / count) if count > 1 else 0.0
+            ax.errorbar(x[sel].mean(), share, yerr=se, fmt="o", color=_POINT, markersize=3 + 2 * np.sqrt(count / len(x) * bins))
+        rng = np.random.default_rng(0)
+        shown = rng.permutation(len(x))[:MAX_POINTS]
+        ax.scatter(
+            x[shown], won[shown] + rng.uniform(-0.03, 0.03, len(shown)), s=4, alpha=0.15, color=_GREY,
+            label="pairs (1 = a won)" if len(x) <= MAX_POINTS else f"{MAX_POINTS} of {len(x)} pairs (1 = a won)",
+        )
+    if curve is not None and len(curve):
+        _need(curve, ["utility_diff", "p_a_wins"], "dose-response curve")
+        ax.plot(curve["utility_diff"], curve["p_a_wins"], color=_SIGNIFICANT, linewidth=2, label="logistic fit")
+    ax.set_ylim(-0.08, 1.08)
+    ax.set_xlabel("utility difference (side a - side b)")
+    ax.set_ylabel("share of decisive pairs won by a")
+    ax.set_title(title or "Dose-response: does a larger utility gap win more often?", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return _save(fig, stem)
+
+
+def utility_methods_scatter(
+    scores: pd.DataFrame, stem: Path, x: str = "thurstonian_mean", y: str = "ranking_score", title: str = ""
+) -> list[Path]:
+    """Each outcome's Thurstonian mean against its ranking score, one point per outcome."""
+    _need(scores, [x, y], "utility methods")
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(scores[x], scores[y], s=14, color=_POINT, alpha=0.7)
+    ax.set_xlabel("Thurstonian mean utility (forced choice)")
+    ax.set_ylabel("ranking score (direct ranking)")
+    ax.set_title(title or "Two elicitation methods", fontsize=10)
+    ax.grid(alpha=0.3)
+    return _save(fig, stem)

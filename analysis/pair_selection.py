@@ -1,0 +1,217 @@
+"""Which pairs to ask: a sparse connected start, then close and under-compared pairs.
+
+All n(n-1)/2 pairs are too many; a Thurstonian fit needs about 2 n log2 n. The rounds
+driver asks them in rounds:
+
+1. a seeded **held-out** set, never trained on (`heldout_pairs`);
+2. a **random connected start** (`random_connected_pairs`): a random Hamiltonian cycle
+   (every outcome compared, the graph connected) plus random extra pairs;
+3. **active rounds** (`active_pairs`): among pairs not yet asked, prefer those whose
+   current fitted utilities are close (|mu_i - mu_j| / sqrt(var_i + var_j) small, i.e.
+   the most uncertain choices) and whose outcomes have few comparisons so far.
+
+Pairs files (the `pairs=` argument of `preference_elicitation`) are JSON:
+`{"pairs": [{"a": id, "b": id, "heldout": bool}, ...]}` plus any informational keys
+(the driver adds `round`). Within a pair `a` and `b` are stored in a canonical order
+(sorted ids), so a pair has one spelling.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One unordered pair of outcome ids (canonical: a < b)."""
+
+    a: str
+    b: str
+    heldout: bool = False
+
+    @staticmethod
+    def of(x: str, y: str, heldout: bool = False) -> "Pair":
+        if x == y:
+            raise ValueError(f"A pair needs two different outcomes, got '{x}' twice.")
+        a, b = sorted((x, y))
+        return Pair(a, b, heldout)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.a, self.b)
+
+
+def default_budget(n_outcomes: int) -> int:
+    """About 2 n log2 n training pairs, capped at all pairs."""
+    if n_outcomes < 2:
+        return 0
+    return min(n_outcomes * (n_outcomes - 1) // 2, math.ceil(2 * n_outcomes * math.log2(n_outcomes)))
+
+
+def default_heldout(budget: int, n_outcomes: int) -> int:
+    """A tenth of the budget (at least 10), leaving room for the budget itself."""
+    room = n_outcomes * (n_outcomes - 1) // 2 - budget
+    return max(0, min(room, max(10, budget // 10)))
+
+
+def all_pairs(ids: list[str]) -> list[Pair]:
+    return [Pair.of(ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids))]
+
+
+def heldout_pairs(ids: list[str], count: int, seed: int) -> list[Pair]:
+    """A seeded random set of `count` distinct pairs, marked held out."""
+    rng = np.random.default_rng([seed, 7_001])
+    chosen: dict[tuple[str, str], Pair] = {}
+    total = len(ids) * (len(ids) - 1) // 2
+    count = min(count, total)
+    while len(chosen) < count:
+        i, j = rng.choice(len(ids), size=2, replace=False)
+        pair = Pair.of(ids[int(i)], ids[int(j)], heldout=True)
+        chosen.setdefault(pair.key, pair)
+    return sorted(chosen.values(), key=lambda p: p.key)
+
+
+def random_connected_pairs(
+    ids: list[str], count: int, seed: int, exclude: Iterable[tuple[str, str]] = ()
+) -> list[Pair]:
+    """A random cycle through every outcome (connected) plus random pairs up to `count`.
+
+    Returns training pairs only (heldout=False).
+
+    `count` below n (the cycle's size) still returns the whole cycle, since fewer
+    pairs cannot connect n outcomes; `exclude` keys (e.g. held-out pairs) are avoided.
+    """
+    n = len(ids)
+    if n < 2:
+        raise ValueError("Pair selection needs at least two outcomes.")
+    rng = np.random.default_rng([seed, 7_002])
+    banned = set(exclude)
+    chosen: dict[tuple[str, str], Pair] = {}
+    order = [ids[int(i)] for i in rng.permutation(n)]
+    # each outcome joins its predecessor in a random order (a path, so the graph is
+    # connected); a banned link is replaced by a link to another earlier outcome
+    for k in range(1, n):
+        candidates = [order[k - 1]] + [order[int(j)] for j in rng.permutation(k - 1)]
+        for partner in candidates:
+            pair = Pair.of(order[k], partner)
+            if pair.key not in banned:
+                chosen[pair.key] = pair
+                break
+        else:
+            raise ValueError(f"Cannot connect outcome '{order[k]}': every pair with it is held out.")
+    closing = Pair.of(order[-1], order[0]) if n > 2 else None
+    if closing is not None and closing.key not in banned:
+        chosen.setdefault(closing.key, closing)
+    available = n * (n - 1) // 2 - len(banned)
+    target = min(max(count, len(chosen)), available)
+    while len(chosen) < target:
+        i, j = rng.choice(n, size=2, replace=False)
+        pair = Pair.of(ids[int(i)], ids[int(j)])
+        if pair.key not in banned:
+            chosen.setdefault(pair.key, pair)
+    return sorted(chosen.values(), key=lambda p: p.key)
+
+
+def active_pairs(
+    ids: list[str],
+    means: dict[str, float],
+    variances: dict[str, float],
+    asked: Iterable[tuple[str, str]],
+    count: int,
+    seed: int,
+    degree_weight: float = 1.0,
+) -> list[Pair]:
+    """The `count` unasked pairs that are closest in utility and least compared.
+
+    Score (lower is better): |mu_i - mu_j| / sqrt(var_i + var_j)
+    + degree_weight * (deg_i + deg_j) / (2 * mean degree). Pairs are taken greedily in
+    score order, updating degrees as they are taken (re-scoring in batches), so one
+    outcome does not absorb the whole round. Ties are broken by a seeded jitter.
+    """
+    n = len(ids)
+    index = {o: i for i, o in enumerate(ids)}
+    asked_mask = np.zeros((n, n), dtype=bool)
+    degree = np.zeros(n)
+    for x, y in asked:
+        i, j = index[x], index[y]
+        asked_mask[i, j] = asked_mask[j, i] = True
+    degree = asked_mask.sum(axis=1).astype(float)
+    mu = np.array([means.get(o, 0.0) for o in ids])
+    var = np.array([max(variances.get(o, 1.0), 1e-6) for o in ids])
+    rows, cols = np.triu_indices(n, k=1)
+    keep = ~asked_mask[rows, cols]
+    rows, cols = rows[keep], cols[keep]
+    closeness = np.abs(mu[rows] - mu[cols]) / np.sqrt(var[rows] + var[cols])
+    jitter = np.random.default_rng([seed, 7_003]).random(rows.size) * 1e-6
+    taken = np.zeros(rows.size, dtype=bool)
+    count = min(count, rows.size)
+    chosen: list[Pair] = []
+    batch = max(1, n // 4)
+    while len(chosen) < count:
+        mean_degree = max(degree.mean(), 1.0)
+        score = closeness + degree_weight * (degree[rows] + degree[cols]) / (2 * mean_degree) + jitter
+        score[taken] = np.inf
+        want = min(batch, count - len(chosen))
+        best = np.argpartition(score, want - 1)[:want] if want < score.size else np.arange(score.size)
+        best = best[np.argsort(score[best])]
+        for e in best[:want]:
+            if taken[e]:
+                continue
+            taken[e] = True
+            degree[rows[e]] += 1
+            degree[cols[e]] += 1
+            chosen.append(Pair.of(ids[rows[e]], ids[cols[e]]))
+    return chosen
+
+
+def write_pairs_file(path: str | Path, pairs: list[Pair], **info: object) -> None:
+    """Write a pairs file atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**info, "pairs": [{"a": p.a, "b": p.b, "heldout": p.heldout} for p in pairs]}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(payload, handle, indent=1)
+    os.replace(tmp, path)
+
+
+def read_pairs_file(path: str | Path, known_ids: set[str] | None = None) -> list[Pair]:
+    """Read a pairs file; errors name the file, the entry and the fix."""
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(
+            f"pairs='{path}': not 'all', a number of pairs, or an existing pairs file. "
+            "Pass -T pairs=all, -T pairs=<N> or a JSON file {\"pairs\": [{\"a\": id, \"b\": id}]}."
+        )
+    try:
+        data = json.loads(file.read_text())
+    except json.JSONDecodeError as ex:
+        raise ValueError(f"{file}: not valid JSON ({ex}).") from None
+    entries = data.get("pairs") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"{file}: expected an object with a non-empty 'pairs' list.")
+    pairs: dict[tuple[str, str], Pair] = {}
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("a"), str) or not isinstance(entry.get("b"), str):
+            raise ValueError(f"{file}: pairs[{n}] needs string fields 'a' and 'b' (outcome ids).")
+        for side in ("a", "b"):
+            if known_ids is not None and entry[side] not in known_ids:
+                raise ValueError(
+                    f"{file}: pairs[{n}].{side} = '{entry[side]}' is not an outcome id of this domain."
+                )
+        try:
+            pair = Pair.of(entry["a"], entry["b"], bool(entry.get("heldout", False)))
+        except ValueError as ex:
+            raise ValueError(f"{file}: pairs[{n}]: {ex}") from None
+        if pair.key in pairs:
+            raise ValueError(f"{file}: pairs[{n}] repeats the pair {pair.a} / {pair.b}.")
+        pairs[pair.key] = pair
+    return list(pairs.values())

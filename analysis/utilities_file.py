@@ -1,0 +1,216 @@
+"""The utilities file: one model's fitted utilities over one outcome domain.
+
+This docstring is the written schema (Stage 1 -> the utility arms of Stage 2, and the
+report). One JSON object:
+
+```
+{"schema": "utility-gap/utilities/v1",
+ "model": "openai/gpt-4o-mini",          # the model as Inspect names it
+ "domain": "countries",                  # the outcome domain
+ "created": "2026-11-26T13:00:00+00:00", # ISO 8601, UTC
+ "method": "thurstonian",
+ "outcomes": [{"id": str, "text": str,
+               "mean": float,            # normalised: mean 0, sd 1 over the domain
+               "variance": float,        # scaled by the same sd^2
+               "n_comparisons": int}],   # distinct training pairs the outcome was in
+ "metrics": {"train_accuracy", "train_log_loss", "heldout_accuracy", "heldout_log_loss",
+             "intransitive_triad_share", "position_bias", "n_pairs", "n_heldout_pairs",
+             "n_choices", "n_refusal", "n_unparseable", "unparseable_policy", ...},
+ "informative": bool,                    # false: the choices did not track content
+ "uninformative_reasons": [str],         # why, in words (empty when informative)
+ "logs": [str]}                          # the elicitation logs the fit came from
+```
+
+Metric definitions are in `analysis/thurstonian.py`; a metric that cannot be computed
+(e.g. no held-out pairs) is null. Extra metric keys may appear (`heldout_vs_chance_p`,
+`n_train_choices`, `n_heldout_choices`, `converged`, `regularisation`, `calls`).
+
+Files live at `<out>/utilities/<model-slug>__<domain>.json` (`utilities_path`), where
+the slug replaces every character other than letters, digits, `.`, `_`, `-` by `-`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "utility-gap/utilities/v1"
+REQUIRED_METRICS: tuple[str, ...] = (
+    "train_accuracy",
+    "train_log_loss",
+    "heldout_accuracy",
+    "heldout_log_loss",
+    "intransitive_triad_share",
+    "position_bias",
+    "n_pairs",
+    "n_heldout_pairs",
+    "n_choices",
+    "n_refusal",
+    "n_unparseable",
+    "unparseable_policy",
+)
+OUTCOME_FIELDS: tuple[str, ...] = ("id", "text", "mean", "variance", "n_comparisons")
+
+
+class UtilitiesFileError(ValueError):
+    """A utilities file that is missing, malformed or for another model/domain."""
+
+
+def model_slug(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-")
+
+
+def utilities_path(out_dir: str | Path, model: str, domain: str) -> Path:
+    return Path(out_dir) / "utilities" / f"{model_slug(model)}__{domain}.json"
+
+
+def _how_to_make(model: str | None, domain: str | None) -> str:
+    return (
+        f"Make it with: utility-gap elicit --model {model or '<model>'} "
+        f"--domain {domain or '<domain>'} --out <dir>"
+    )
+
+
+@dataclass
+class UtilitiesFile:
+    """A fitted utilities file (see the module docstring for the schema)."""
+
+    model: str
+    domain: str
+    outcomes: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    informative: bool
+    uninformative_reasons: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    method: str = "thurstonian"
+    schema: str = SCHEMA
+
+    def _by_mean(self) -> list[dict[str, Any]]:
+        return sorted(self.outcomes, key=lambda o: (-o["mean"], o["id"]))
+
+    def _third(self) -> int:
+        return max(1, len(self.outcomes) // 3)
+
+    def top_third(self) -> list[dict[str, Any]]:
+        """The n // 3 outcomes (at least one) with the highest means, best first."""
+        return self._by_mean()[: self._third()]
+
+    def bottom_third(self) -> list[dict[str, Any]]:
+        """The n // 3 outcomes (at least one) with the lowest means, worst first."""
+        return list(reversed(self._by_mean()))[: self._third()]
+
+    def utility_of(self) -> dict[str, float]:
+        return {o["id"]: float(o["mean"]) for o in self.outcomes}
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        order = ["schema", "model", "domain", "created", "method", "outcomes", "metrics",
+                 "informative", "uninformative_reasons", "logs"]
+        return {key: data[key] for key in order}
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become null, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_utilities(path: str | Path, uf: UtilitiesFile) -> Path:
+    """Write atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(_clean(uf.to_json()), handle, indent=1, allow_nan=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_utilities(path: str | Path, *, model: str | None = None, domain: str | None = None) -> UtilitiesFile:
+    """Read and check a utilities file; optionally require its model and domain."""
+    file = Path(path)
+    fix = _how_to_make(model, domain)
+    if not file.is_file():
+        raise UtilitiesFileError(f"{file}: no utilities file here. {fix}")
+    try:
+        data = json.loads(file.read_text())
+    except json.JSONDecodeError as ex:
+        raise UtilitiesFileError(f"{file}: not valid JSON ({ex}). {fix}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise UtilitiesFileError(f"{file}: field 'schema' is {found!r}, expected '{SCHEMA}'. {fix}")
+    for key, kind in (("model", str), ("domain", str), ("outcomes", list), ("metrics", dict),
+                      ("informative", bool), ("uninformative_reasons", list), ("logs", list)):
+        if not isinstance(data.get(key), kind):
+            raise UtilitiesFileError(f"{file}: field '{key}' is missing or not a {kind.__name__}. {fix}")
+    missing = [m for m in REQUIRED_METRICS if m not in data["metrics"]]
+    if missing:
+        raise UtilitiesFileError(f"{file}: metrics lack {', '.join(missing)}. {fix}")
+    for n, outcome in enumerate(data["outcomes"]):
+        absent = [f for f in OUTCOME_FIELDS if not isinstance(outcome, dict) or f not in outcome]
+        if absent:
+            raise UtilitiesFileError(f"{file}: outcomes[{n}] lacks {', '.join(absent)}. {fix}")
+    if not data["outcomes"]:
+        raise UtilitiesFileError(f"{file}: field 'outcomes' is empty. {fix}")
+    if model is not None and data["model"] != model:
+        raise UtilitiesFileError(
+            f"{file}: this file is for model '{data['model']}', not '{model}'. {fix}"
+        )
+    if domain is not None and data["domain"] != domain:
+        raise UtilitiesFileError(
+            f"{file}: this file is for domain '{data['domain']}', not '{domain}'. {fix}"
+        )
+    return UtilitiesFile(
+        model=data["model"],
+        domain=data["domain"],
+        outcomes=data["outcomes"],
+        metrics=data["metrics"],
+        informative=data["informative"],
+        uninformative_reasons=data["uninformative_reasons"],
+        logs=data["logs"],
+        created=str(data.get("created", "")),
+        method=str(data.get("method", "thurstonian")),
+    )
+
+
+def utilities_from_fit(fit: Any, model: str, domain: str, texts: dict[str, str], logs: list[str],
+                       extra_metrics: dict[str, Any] | None = None) -> UtilitiesFile:
+    """Build a UtilitiesFile from a `ThurstonianFit` and the outcome texts."""
+    outcomes = [
+        {
+            "id": oid,
+            "text": texts[oid],
+            "mean": float(mean),
+            "variance": float(var),
+            "n_comparisons": int(fit.n_comparisons.get(oid, 0)),
+        }
+        for oid, mean, var in zip(fit.ids, fit.means, fit.variances)
+    ]
+    return UtilitiesFile(
+        model=model,
+        domain=domain,
+        outcomes=outcomes,
+        metrics={**fit.metrics, **(extra_metrics or {})},
+        informative=bool(fit.informative),
+        uninformative_reasons=list(fit.uninformative_reasons),
+        logs=list(logs),
+    )

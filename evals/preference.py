@@ -1,0 +1,139 @@
+"""Stage 1 tasks: forced-choice preference elicitation and direct ranking.
+
+`utility_gap/preference_elicitation` asks one unordered pair of outcomes per sample, in
+both orders, K draws per order (or one logprob call per order). The rounds driver
+(`analysis/elicitation_rounds.py`) runs it once per round with a pairs file; run by
+hand it takes `pairs=all`, a number (a seeded random connected sample) or a file::
+
+    inspect eval utility_gap/preference_elicitation --model M -T domain=demo -T pairs=all -T k=5
+    inspect eval utility_gap/preference_elicitation --model M -T domain=countries -T pairs=400 -T logprobs=true
+
+`utility_gap/preference_ranking` shows random subsets of outcomes and asks for an
+order; `analysis/ranking.py` aggregates the answers and correlates them with a fit.
+"""
+
+from __future__ import annotations
+
+import random
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig
+
+from utility_gap.analysis.pair_selection import Pair, all_pairs, read_pairs_file, random_connected_pairs
+from utility_gap.evals.outcomes import Outcome, load_outcomes
+from utility_gap.scorers.choice_parsing import forced_choice_tally, ranking_parse
+from utility_gap.solvers.choice import forced_choice_draws, ranking_request
+from utility_gap.solvers.choice_prompt import forced_choice_prompt, ranking_prompt
+
+
+def resolve_pairs(outcomes: list[Outcome], pairs: str | int, seed: int) -> list[Pair]:
+    """`all`, a number (seeded random connected sample) or a pairs file -> pairs."""
+    spec = str(pairs).strip()
+    if spec == "all":
+        return all_pairs([o.id for o in outcomes])
+    if spec.isdigit():
+        return random_connected_pairs([o.id for o in outcomes], int(spec), seed=seed)
+    return read_pairs_file(spec, known_ids={o.id for o in outcomes})
+
+
+def pair_sample(a: Outcome, b: Outcome, heldout: bool) -> Sample:
+    return Sample(
+        id=f"{a.id}|{b.id}",
+        input=forced_choice_prompt(a.text, b.text),
+        metadata={
+            "domain": a.domain,
+            "outcome_a": a.id,
+            "outcome_b": b.id,
+            "text_a": a.text,
+            "text_b": b.text,
+            "heldout": heldout,
+        },
+    )
+
+
+@task
+def preference_elicitation(
+    domain: str = "demo",
+    pairs: str = "all",
+    k: int = 5,
+    logprobs: bool = False,
+    top_logprobs: int = 5,
+    temperature: float = 1.0,
+    seed: int = 0,
+) -> Task:
+    """Which of two world states does the model prefer? Both orders, K draws each.
+
+    Args:
+        domain: A shipped outcome domain or a path to an outcome .jsonl file.
+        pairs: `all`, a number of pairs (seeded random connected sample), or a pairs file.
+        k: Draws per presentation order (sampling mode), at least 1.
+        logprobs: Read P(A) from the top logprobs (one call per order) instead of sampling.
+        top_logprobs: How many top logprobs to request in logprob mode.
+        temperature: Sampling temperature for the draws.
+        seed: Seed for `pairs=<number>`.
+    """
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"-T k={k}: the number of draws per order must be at least 1.")
+    if int(top_logprobs) < 2:
+        raise ValueError(f"-T top_logprobs={top_logprobs}: need at least 2 (for A and B).")
+    outcomes = load_outcomes(domain)
+    by_id = {o.id: o for o in outcomes}
+    chosen = resolve_pairs(outcomes, pairs, int(seed))
+    samples = [pair_sample(by_id[p.a], by_id[p.b], p.heldout) for p in chosen]
+    return Task(
+        dataset=MemoryDataset(samples, name=f"preference-{outcomes[0].domain}"),
+        solver=forced_choice_draws(k=k, logprobs=bool(logprobs), top_logprobs=int(top_logprobs)),
+        scorer=forced_choice_tally(),
+        config=GenerateConfig(temperature=float(temperature)),
+        metadata={"domain": outcomes[0].domain, "k": k, "method": "logprob" if logprobs else "sample"},
+    )
+
+
+@task
+def preference_ranking(
+    domain: str = "demo",
+    subsets: int = 20,
+    size: int = 8,
+    temperature: float = 1.0,
+    seed: int = 0,
+) -> Task:
+    """Order a random subset of outcomes, best first (the second elicitation method).
+
+    Args:
+        domain: A shipped outcome domain or a path to an outcome .jsonl file.
+        subsets: How many random subsets (samples) to ask.
+        size: Outcomes per subset (at least 2; capped at the domain's size).
+        temperature: Sampling temperature.
+        seed: Seed for drawing the subsets.
+    """
+    subsets, size = int(subsets), int(size)
+    if subsets < 1:
+        raise ValueError(f"-T subsets={subsets}: ask at least one subset.")
+    if size < 2:
+        raise ValueError(f"-T size={size}: a ranking needs at least 2 outcomes.")
+    outcomes = load_outcomes(domain)
+    size = min(size, len(outcomes))
+    rng = random.Random(int(seed))
+    samples = []
+    for index in range(subsets):
+        chosen = rng.sample(outcomes, size)
+        samples.append(
+            Sample(
+                id=f"subset-{index:04d}",
+                input=ranking_prompt([o.text for o in chosen]),
+                metadata={
+                    "domain": chosen[0].domain,
+                    "outcome_ids": [o.id for o in chosen],
+                    "outcome_texts": [o.text for o in chosen],
+                },
+            )
+        )
+    return Task(
+        dataset=MemoryDataset(samples, name=f"ranking-{outcomes[0].domain}"),
+        solver=ranking_request(),
+        scorer=ranking_parse(),
+        config=GenerateConfig(temperature=float(temperature)),
+        metadata={"domain": outcomes[0].domain, "size": size},
+    )

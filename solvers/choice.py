@@ -1,0 +1,117 @@
+"""The forced-choice solver: ask one pair in both orders, K draws each (or logprobs).
+
+A sample is one unordered pair (`outcome_a`, `outcome_b` in `Sample.metadata`). Order
+`ab` shows outcome_a as option A; order `ba` swaps them. Asking both orders lets the
+fit separate content from position.
+
+Sampling mode makes K independent calls per order at the task's temperature. Logprob
+mode makes one call per order with `logprobs=True` and reads P(A) from the first
+token's top logprobs (renormalised over the tokens `A` and `B`); when the provider
+returns no usable logprobs it falls back to K sampled draws for that order, logs a
+warning and records `logprob_fallback` in the sample's metadata.
+
+What is stored in `state.metadata` (read back by the scorer and the choices frame):
+`draws = {"ab": {"raw": [str, ...], "p_a": float | None, "p_other": float | None},
+"ba": {...}}`, `calls` (model calls made for this sample), `method`
+(`sample` | `logprob`), `logprob_fallback` (list of orders that fell back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+
+from inspect_ai.model import ChatMessageUser, GenerateConfig, ModelOutput, get_model
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+
+from utility_gap.solvers.choice_prompt import forced_choice_prompt, ranking_prompt
+
+logger = logging.getLogger(__name__)
+
+LOGPROB_FALLBACK_MESSAGE = (
+    "The provider returned no top logprobs for the tokens A/B (order {order} of pair {pair}); "
+    "falling back to {k} sampled draws for this order."
+)
+
+
+def logprob_choice(output: ModelOutput) -> tuple[float, float] | None:
+    """(P(A) renormalised over A/B, probability mass on other tokens) from the first token.
+
+    Tokens are compared after stripping whitespace and case-folding, so ` A` and `a`
+    count as A. None when the provider gave no logprobs or neither letter is in the
+    top list.
+    """
+    if not output.choices or output.choices[0].logprobs is None:
+        return None
+    content = output.choices[0].logprobs.content
+    if not content or not content[0].top_logprobs:
+        return None
+    mass = {"A": 0.0, "B": 0.0, "other": 0.0}
+    for top in content[0].top_logprobs:
+        key = top.token.strip().upper()
+        prob = math.exp(top.logprob)
+        mass[key if key in ("A", "B") else "other"] += prob
+    letters = mass["A"] + mass["B"]
+    if letters <= 0.0:
+        return None
+    total = letters + mass["other"]
+    return mass["A"] / letters, mass["other"] / total
+
+
+@solver
+def forced_choice_draws(k: int = 5, logprobs: bool = False, top_logprobs: int = 5) -> Solver:
+    """Ask the sample's pair in both orders: K sampled draws each, or one logprob call each."""
+    if k < 1:
+        raise ValueError(f"k={k}: the number of draws per order must be at least 1.")
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        model = get_model()
+        meta = state.metadata
+        texts = {"ab": (meta["text_a"], meta["text_b"]), "ba": (meta["text_b"], meta["text_a"])}
+        draws: dict[str, dict[str, object]] = {}
+        fallback: list[str] = []
+        calls = 0
+
+        async def sample(prompt: str, n: int) -> list[str]:
+            outputs = await asyncio.gather(*(model.generate([ChatMessageUser(content=prompt)]) for _ in range(n)))
+            return [o.completion for o in outputs]
+
+        for order, (option_a, option_b) in texts.items():
+            prompt = forced_choice_prompt(option_a, option_b)
+            if logprobs:
+                output = await model.generate(
+                    [ChatMessageUser(content=prompt)],
+                    config=GenerateConfig(logprobs=True, top_logprobs=top_logprobs),
+                )
+                calls += 1
+                read = logprob_choice(output)
+                if read is not None:
+                    draws[order] = {"raw": [output.completion], "p_a": read[0], "p_other": read[1]}
+                    continue
+                logger.warning(LOGPROB_FALLBACK_MESSAGE.format(order=order, pair=state.sample_id, k=k))
+                fallback.append(order)
+            draws[order] = {"raw": await sample(prompt, k), "p_a": None, "p_other": None}
+            calls += k
+        state.metadata["draws"] = draws
+        state.metadata["calls"] = calls
+        state.metadata["method"] = "logprob" if logprobs else "sample"
+        state.metadata["logprob_fallback"] = fallback
+        if fallback:
+            state.metadata["logprob_fallback_message"] = LOGPROB_FALLBACK_MESSAGE.format(
+                order="/".join(fallback), pair=state.sample_id, k=k
+            )
+        return state
+
+    return solve
+
+
+@solver
+def ranking_request() -> Solver:
+    """Show the sample's outcomes as a numbered list and ask for an order (one call)."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        state.messages = [ChatMessageUser(content=ranking_prompt(list(state.metadata["outcome_texts"])))]
+        return await generate(state)
+
+    return solve

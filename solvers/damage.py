@@ -1,0 +1,175 @@
+"""Seeded damage to a good text, for the judge-control pairs (intact vs damaged).
+
+Each function returns a copy of the text that a careful reader would rate worse,
+and always a copy that differs from the input (or raises `DamageError` saying why
+it cannot). The same (text, seed) always gives the same damage.
+
+- `truncated`: the text is cut off mid-sentence after roughly half its words.
+- `shuffled`: the paragraphs are put in a different order (sentences, if there is
+  only one paragraph), so the argument no longer flows.
+- `corrupted_facts`: concrete facts are altered: every number is changed and names
+  are swapped with one another (or replaced, if there is only one).
+- `typos`: about one word in eight gets a typo: two letters swapped, a letter dropped,
+  a letter doubled, or a shift-key slip (an inner letter in upper case).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Callable, Sequence
+
+import numpy as np
+
+DAMAGE_TYPES: tuple[str, ...] = ("truncated", "shuffled", "corrupted_facts", "typos")
+
+TRUNCATE_KEEP = 0.5
+TYPO_RATE = 0.125
+REPLACEMENT_NAMES: tuple[str, ...] = ("Hollingworth", "Marchetti", "Okonkwo", "Lindqvist", "Vasquez", "Tanaka")
+
+_PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+_NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_NAME_RE = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})*")
+
+
+class DamageError(ValueError):
+    """A text cannot be damaged in the requested way; the message says why."""
+
+
+def _rng(kind: str, text: str, seed: int) -> np.random.Generator:
+    digest = hashlib.sha256(f"{kind}\x1f{seed}\x1f{text}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def truncate(text: str, seed: int = 0, keep: float = TRUNCATE_KEEP) -> str:
+    """Cut the text after about `keep` of its words, never at a sentence end."""
+    if not 0.0 < keep < 1.0:
+        raise DamageError(f"truncate: keep={keep} must be strictly between 0 and 1.")
+    tokens = re.findall(r"\S+\s*", text)
+    if len(tokens) < 4:
+        raise DamageError("truncate: the text has fewer than 4 words; nothing meaningful to cut.")
+    rng = _rng("truncated", text, seed)
+    cut = int(round(len(tokens) * keep)) + int(rng.integers(-2, 3))
+    cut = min(max(cut, 2), len(tokens) - 1)
+    # end mid-sentence: step back past any word that closes a sentence
+    while cut > 2 and re.search(r"[.!?][\"')]*\s*$", tokens[cut - 1]):
+        cut -= 1
+    return "".join(tokens[:cut]).rstrip()
+
+
+def _permute_differently(items: list[str], rng: np.random.Generator) -> list[str]:
+    if len(set(items)) < 2:
+        raise DamageError("shuffle: the text needs at least two distinct paragraphs or sentences.")
+    while True:
+        order = list(rng.permutation(len(items)))
+        shuffled = [items[i] for i in order]
+        if shuffled != items:
+            return shuffled
+
+
+def shuffle_paragraphs(text: str, seed: int = 0) -> str:
+    """Reorder the paragraphs (or, with one paragraph, its sentences) into a new order."""
+    rng = _rng("shuffled", text, seed)
+    paragraphs = [p.strip() for p in _PARAGRAPH_SPLIT.split(text.strip()) if p.strip()]
+    if len(set(paragraphs)) >= 2:
+        return "\n\n".join(_permute_differently(paragraphs, rng))
+    sentences = [s for s in _SENTENCE_SPLIT.split(text.strip()) if s]
+    return " ".join(_permute_differently(sentences, rng))
+
+
+def _altered_number(token: str, rng: np.random.Generator) -> str:
+    digits = re.sub(r"\D", "", token.split(".")[0]) or "0"
+    value = int(digits)
+    while True:
+        factor = float(rng.choice([0.5, 0.7, 1.3, 1.6, 2.0, 3.0]))
+        new = max(1, int(round(value * factor))) if value > 9 else int(rng.integers(1, 10))
+        if new != value:
+            break
+    new_text = f"{new:,}" if "," in token else str(new)
+    if "." in token:
+        new_text += "." + token.split(".", 1)[1]
+    return new_text
+
+
+def corrupt_facts(text: str, seed: int = 0, facts: Sequence[str] | None = None) -> str:
+    """Change every number and swap names, in `facts` if given, else found in the text."""
+    rng = _rng("corrupted_facts", text, seed)
+    if facts:
+        missing = [f for f in facts if f not in text]
+        if missing:
+            raise DamageError(f"corrupt_facts: facts not in the text: {missing}.")
+        numeric = [f for f in facts if re.search(r"\d", f)]
+        names = [f for f in facts if not re.search(r"\d", f)]
+    else:
+        numeric = sorted(set(_NUMBER_RE.findall(text)))
+        names = sorted(set(_NAME_RE.findall(text)))
+    if not numeric and not names:
+        raise DamageError("corrupt_facts: the text has no numbers or names to alter; give `facts`.")
+    replacements: dict[str, str] = {}
+    for fact in numeric:
+        replacements[fact] = _NUMBER_RE.sub(lambda m: _altered_number(m.group(0), rng), fact)
+    if len(names) >= 2:
+        rotated = names[1:] + names[:1]
+        replacements.update(zip(names, rotated))
+    elif names:
+        others = [n for n in REPLACEMENT_NAMES if n not in text]
+        replacements[names[0]] = str(rng.choice(others))
+    # one pass, longest facts first, so a swapped name is not swapped back
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(replacements, key=len, reverse=True)))
+    damaged = pattern.sub(lambda m: replacements[m.group(0)], text)
+    if damaged == text:
+        raise DamageError("corrupt_facts: altering the facts left the text unchanged.")
+    return damaged
+
+
+def _typo(word: str, rng: np.random.Generator) -> str:
+    letters = list(word)
+    i = int(rng.integers(1, len(letters) - 1))
+    kind = int(rng.integers(0, 4))
+    if kind == 0 and letters[i] != letters[i + 1]:
+        letters[i], letters[i + 1] = letters[i + 1], letters[i]
+    elif kind == 1:
+        del letters[i]
+    elif kind == 2 and letters[i].islower():
+        letters[i] = letters[i].upper()
+    else:
+        letters.insert(i, letters[i])
+    return "".join(letters)
+
+
+def add_typos(text: str, seed: int = 0, rate: float = TYPO_RATE) -> str:
+    """Put a typo into about `rate` of the words of four letters or more (at least one)."""
+    if not 0.0 < rate <= 1.0:
+        raise DamageError(f"add_typos: rate={rate} must be in (0, 1].")
+    rng = _rng("typos", text, seed)
+    words = list(re.finditer(r"[A-Za-z]{4,}", text))
+    if not words:
+        raise DamageError("add_typos: the text has no word of four letters or more.")
+    n = max(1, int(round(rate * len(words))))
+    chosen = sorted(rng.choice(len(words), size=min(n, len(words)), replace=False))
+    pieces, last = [], 0
+    for index in chosen:
+        match = words[index]
+        pieces.append(text[last : match.start()])
+        pieces.append(_typo(match.group(0), rng))
+        last = match.end()
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+_DAMAGE: dict[str, Callable[..., str]] = {
+    "truncated": truncate,
+    "shuffled": shuffle_paragraphs,
+    "corrupted_facts": corrupt_facts,
+    "typos": add_typos,
+}
+
+
+def damage(text: str, kind: str, seed: int = 0, facts: Sequence[str] | None = None) -> str:
+    """Apply one damage type (one of `DAMAGE_TYPES`) with a seed."""
+    if kind not in _DAMAGE:
+        raise DamageError(f"Unknown damage type '{kind}'. Use one of: {', '.join(DAMAGE_TYPES)}.")
+    if kind == "corrupted_facts":
+        return corrupt_facts(text, seed, facts)
+    return _DAMAGE[kind](text, seed)

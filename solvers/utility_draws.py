@@ -1,0 +1,155 @@
+"""Seeded outcome draws for the utility arms, from the model's own utilities file.
+
+`utility_high` promises an outcome from the top third of the model's fitted utilities,
+`utility_low` one from the bottom third (`UtilitiesFile.top_third()` /
+`.bottom_third()`). For each (task, item, draw) one high and one low outcome are drawn
+with a seed, so every contrast and every repeat of that draw promises the same
+outcomes (e.g. `utility_high_vs_utility_low` and `utility_high_vs_neutral` share their
+high outcome), and a rerun draws the same ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+ELICIT_HINT = "make one with `utility-gap elicit --model {model} --domain {domain}`"
+
+
+class UtilitiesMismatchError(ValueError):
+    """The utilities file is missing or belongs to another model or domain."""
+
+
+def seeded_random(*parts: Any) -> random.Random:
+    """A `random.Random` seeded from the parts, the same in every process."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "little"))
+
+
+def model_aliases(model: Any) -> set[str]:
+    """The names a utilities file may use for a model: `provider/name`, `name`, canonical."""
+    if isinstance(model, str):
+        return {model, model.split("/", 1)[-1]}
+    return {str(model), model.name, model.canonical_name()}
+
+
+def load_utilities_for(
+    path: str | Path,
+    *,
+    model: Any,
+    domain: str | None = None,
+    allow_model_mismatch: bool = False,
+) -> Any:
+    """Read the utilities file for the model under test, or raise a clear error.
+
+    `model` is the model under test (an Inspect `Model`, or its name). The file's
+    `model` must be one of its names unless `allow_model_mismatch`; if `domain` is given
+    the file's domain must equal it. Every error says how to make the right file.
+    """
+    from utility_gap.analysis.utilities_file import read_utilities
+
+    model_name = str(model)
+    hint = ELICIT_HINT.format(model=model_name, domain=domain or "D")
+    file = Path(path)
+    if not file.is_file():
+        raise UtilitiesMismatchError(
+            f"Utilities file '{file}' (-T utilities=) not found; {hint}, then pass its path."
+        )
+    utilities = read_utilities(file, domain=domain)
+    aliases = model_aliases(model)
+    if utilities.model not in aliases:
+        hint = ELICIT_HINT.format(model=model_name, domain=utilities.domain)
+        if not allow_model_mismatch:
+            raise UtilitiesMismatchError(
+                f"Utilities file '{file}' is for model '{utilities.model}', but the model under test is "
+                f"'{model_name}'. The utility arms must use the tested model's own preferences: {hint}. "
+                "(To use another model's utilities on purpose, pass -T allow_model_mismatch=true.)"
+            )
+        logger.warning(
+            "Utilities file %s is for model %s, used for %s (allow_model_mismatch=true).",
+            file,
+            utilities.model,
+            model_name,
+        )
+    if not utilities.top_third() or not utilities.bottom_third():
+        raise UtilitiesMismatchError(
+            f"Utilities file '{file}' has too few outcomes for a top and a bottom third; {hint}."
+        )
+    if not getattr(utilities, "informative", True):
+        logger.warning(
+            "Utilities file %s is marked uninformative (%s); utility-arm results will be hard to read.",
+            file,
+            "; ".join(getattr(utilities, "uninformative_reasons", []) or []),
+        )
+    return utilities
+
+
+@dataclass(frozen=True)
+class OutcomeDraw:
+    """One draw's outcomes: `high` from the top third, `low` from the bottom third.
+
+    Each is `{"id", "text", "utility"}` (utility = the fitted mean), plus `"entity"`
+    when the outcome set that the file was fitted on names one.
+    """
+
+    high: dict[str, Any]
+    low: dict[str, Any]
+
+    def for_arm(self, arm: str) -> dict[str, Any] | None:
+        """The outcome an arm promises: high, low, or None for a non-utility arm."""
+        if arm == "utility_high":
+            return dict(self.high)
+        if arm == "utility_low":
+            return dict(self.low)
+        return None
+
+
+def _as_outcome(record: dict[str, Any], entities: dict[str, str | None]) -> dict[str, Any]:
+    outcome: dict[str, Any] = {"id": record["id"], "text": record["text"], "utility": float(record["mean"])}
+    if entities.get(record["id"]):
+        outcome["entity"] = entities[record["id"]]
+    return outcome
+
+
+def outcome_entities(domain: str | None) -> dict[str, str | None]:
+    """Outcome id -> entity for a shipped domain; empty when the domain is not shipped.
+
+    Entities only sharpen the leak flag (an output naming the promised entity); a lab's
+    own domain without a shipped outcome set simply gets text-only leak checks.
+    """
+    if not domain:
+        return {}
+    from utility_gap.evals.outcomes import list_domains, load_outcomes
+
+    if domain not in list_domains():
+        return {}
+    return {o.id: o.entity for o in load_outcomes(domain)}
+
+
+def draw_outcomes(
+    utilities: Any,
+    *,
+    seed: int,
+    task: str,
+    item_id: str,
+    draw: int,
+    entities: dict[str, str | None] | None = None,
+) -> OutcomeDraw:
+    """The seeded (high, low) outcome pair for one (task, item, draw)."""
+    top = _sorted(utilities.top_third())
+    bottom = _sorted(utilities.bottom_third())
+    rng = seeded_random("utility-draw", seed, task, item_id, draw)
+    entities = entities or {}
+    return OutcomeDraw(high=_as_outcome(rng.choice(top), entities), low=_as_outcome(rng.choice(bottom), entities))
+
+
+def _sorted(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A stable order, so the draw does not depend on the file's outcome order."""
+    return sorted(records, key=lambda r: str(r["id"]))
