@@ -16,7 +16,8 @@ Choices frame: one row per (sample, presentation order). Columns:
 - `n_refusal`, `n_unparseable` (int): answers kept but not parsed
 - `method` (`sample` | `logprob`); `p_a` (float or NaN): P(A) in logprob mode;
   `logprob_fallback` (bool): this order fell back to sampling
-- `calls` (int): model calls for this order
+- `calls` (int): model calls (API requests) for this order; `completions` (int): answers
+  generated for it (K when sampling, 1 for a logprob read)
 - `error` (str or None): the sample's error, if it failed (its counts are then 0)
 """
 
@@ -35,7 +36,7 @@ SCORER_NAME = "forced_choice_tally"
 COLUMNS: tuple[str, ...] = (
     "log", "round", "model", "domain", "sample_id", "epoch", "outcome_a", "outcome_b",
     "text_a", "text_b", "order", "heldout", "n_first", "n_second", "said_a", "said_b",
-    "n_refusal", "n_unparseable", "method", "p_a", "logprob_fallback", "calls", "error",
+    "n_refusal", "n_unparseable", "method", "p_a", "logprob_fallback", "calls", "completions", "error",
 )
 
 
@@ -73,12 +74,12 @@ def _log_rows(log: EvalLog, name: str) -> list[dict[str, object]]:
                 p_first = p_a if order == "ab" else 1.0 - p_a
                 n_first, n_second, said_a, said_b = p_first, 1.0 - p_first, p_a, 1.0 - p_a
                 refusal = unparseable = 0
-                calls = 1
+                calls = int(entry.get("calls", 1))
             else:
                 n_first, n_second = float(entry.get("first", 0)), float(entry.get("second", 0))
                 said_a, said_b = float(entry.get("said_a", 0)), float(entry.get("said_b", 0))
                 refusal, unparseable = int(entry.get("refusal", 0)), int(entry.get("unparseable", 0))
-                calls = len(entry.get("raw", [])) + (1 if order in fallback else 0)
+                calls = int(entry.get("calls", len(entry.get("raw", []))))
             rows.append(
                 {
                     "log": name,
@@ -103,6 +104,7 @@ def _log_rows(log: EvalLog, name: str) -> list[dict[str, object]]:
                     "p_a": math.nan if p_a is None else float(p_a),
                     "logprob_fallback": order in fallback,
                     "calls": calls,
+                    "completions": len(entry.get("raw", [])),
                     "error": sample.error.message if sample.error is not None else None,
                 }
             )

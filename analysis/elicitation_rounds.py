@@ -62,6 +62,7 @@ class ElicitationPlan:
     unparseable_policy: str = "skip"
     max_connections: int | None = None
     temperature: float = 1.0
+    batch: bool = True  # K draws per call via num_choices where the provider allows
 
     def validate(self) -> list[Outcome]:
         """Check the plan before any model call; returns the outcomes."""
@@ -112,6 +113,7 @@ def signature(plan: ElicitationPlan, n_outcomes: int) -> str:
         "logprobs": plan.logprobs,
         "seed": plan.seed,
         "temperature": plan.temperature,
+        "batch": plan.batch,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -217,6 +219,7 @@ def _run_round(plan: ElicitationPlan, run: str, r: int, pairs: list[Pair], domai
         logprobs=plan.logprobs,
         temperature=plan.temperature,
         seed=plan.seed,
+        batch=plan.batch,
     )
     extra: dict[str, Any] = {}
     if plan.max_connections is not None:

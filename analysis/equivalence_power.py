@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ def _check_alpha(alpha: float) -> None:
         raise FrameError(f"alpha must be in (0, 1); got {alpha}.")
 
 
+@lru_cache(maxsize=100_000)
 def exact_rejection_bounds(n: int, alpha: float = 0.05) -> tuple[int, int]:
     """(k_low, k_high): the exact two-sided binomial test of p = 0.5 with n trials
     rejects at level alpha iff k <= k_low or k >= k_high (k_high = n + 1: never)."""
@@ -97,6 +99,7 @@ def exact_sample_size(win_rate: float, alpha: float = 0.05, power: float = 0.8, 
     return n
 
 
+@lru_cache(maxsize=100_000)
 def mde_normal(n: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """Minimum detectable |win rate - 0.5| at this n (normal approximation)."""
     if n <= 0:
@@ -105,6 +108,7 @@ def mde_normal(n: float, alpha: float = 0.05, power: float = 0.8) -> float:
     return float(np.sin(np.arcsin(np.sqrt(_NULL)) + h / 2) ** 2 - _NULL)
 
 
+@lru_cache(maxsize=100_000)
 def mde_exact(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
     """Minimum detectable |win rate - 0.5| at this n for the exact test (NaN if none)."""
     if n <= 0 or exact_power(n, 1.0, alpha) < power:
@@ -209,11 +213,11 @@ def equivalence_table(
             "tost_p": t.p_value,
             "equivalent": t.equivalent,
             "equivalent_fw": bool(t.p_value < alpha / m) if n > 0 else False,
-            "power_at_margin": exact_power(n, _NULL + margin, alpha) if n > 0 else np.nan,
-            "power_at_margin_fw": exact_power(n, _NULL + margin, alpha / m) if n > 0 else np.nan,
-            "mde": mde_exact(n, alpha, power),
-            "mde_fw": mde_exact(n, alpha / m, power),
-            "mde_normal": mde_normal(n, alpha, power),
+            "power_at_margin": exact_power(int(n), _NULL + margin, alpha) if n > 0 else np.nan,
+            "power_at_margin_fw": exact_power(int(n), _NULL + margin, alpha / m) if n > 0 else np.nan,
+            "mde": mde_exact(int(n), alpha, power),
+            "mde_fw": mde_exact(int(n), alpha / m, power),
+            "mde_normal": mde_normal(int(n), alpha, power),
         })
     added = pd.DataFrame(rows, index=out.index)
     return pd.concat([out, added], axis=1)

@@ -56,7 +56,7 @@ def _cell_labels(table: pd.DataFrame) -> list[str]:
 def _lollipop(ax: plt.Axes, table: pd.DataFrame, labels: list[str], title: str) -> None:
     """Win rate per cell as a stem from 0.5 with its family-wise interval."""
     y = np.arange(len(labels))
-    rows = table.set_index(_cell_labels(table)).reindex(labels)
+    rows = table.set_axis(_cell_labels(table), axis=0).reindex(labels)
     rate = rows["win_rate"].to_numpy(dtype=float)
     low = rows["fw_ci_low"].to_numpy(dtype=float)
     high = rows["fw_ci_high"].to_numpy(dtype=float)
@@ -93,7 +93,7 @@ def win_rate_lollipop(table: pd.DataFrame, contrast: str, stem: Path) -> list[Pa
     rows = table[table["contrast"] == contrast]
     labels = _cell_labels(rows)
     level = rows["fw_level"].dropna().iloc[0] if "fw_level" in rows and rows["fw_level"].notna().any() else np.nan
-    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.35 * max(len(labels), 1)))
+    fig, ax = plt.subplots(figsize=(7, 1.8 + 0.35 * max(len(labels), 1)))
     _lollipop(ax, rows, labels, f"{contrast}\n(bars: family-wise {level:.1%} Clopper-Pearson; red: Holm p < 0.05)")
     return _save(fig, stem)
 
@@ -106,49 +106,54 @@ def contrasts_side_by_side(table: pd.DataFrame, contrasts: Sequence[str], stem: 
         raise FigureError("No contrast of the side-by-side figure has rows in the win-rate table.")
     labels = list(dict.fromkeys(_cell_labels(table[table["contrast"].isin(contrasts)])))
     fig, axes = plt.subplots(
-        1, len(contrasts), figsize=(3.6 * len(contrasts) + 2.5, 1.2 + 0.35 * len(labels)), sharey=True, squeeze=False
+        1, len(contrasts), figsize=(3.6 * len(contrasts) + 2.5, 1.8 + 0.4 * len(labels)), sharey=True, squeeze=False
     )
     for ax, contrast in zip(axes[0], contrasts):
         _lollipop(ax, table[table["contrast"] == contrast], labels, contrast)
-    fig.suptitle("Win rate of side a per model x task, family-wise intervals", fontsize=10)
+    fig.suptitle("Win rate of side a per model x task, family-wise intervals (red: Holm p < 0.05)", fontsize=10, y=1.0)
+    fig.tight_layout()
     return _save(fig, stem)
 
 
 def dose_response_plot(
-    pairs: pd.DataFrame, curve: pd.DataFrame | None, stem: Path, bins: int = 8, title: str = ""
+    data: pd.DataFrame, fit: dict[str, float] | None, stem: Path, bins: int = 8, title: str = ""
 ) -> list[Path]:
-    """Share of decisive pairs won by side a against the utility difference, with the fit.
+    """Share of decisive pairs won by the higher-utility side against the utility gap.
 
-    `pairs`: judged pairs with `utility_diff` and `winner` (ties dropped here). Points are
-    quantile-bin shares (size ~ pairs in the bin) with +-1 binomial SE bars; `curve`, if given,
-    has columns `utility_diff` and `p_a_wins` (the fitted logistic curve).
+    `data`: `dose_response.high_side_frame` output (`utility_gap`, `high_wins`). Points are
+    quantile-bin shares (size ~ pairs in the bin) with +-1 binomial SE bars, over a seeded
+    subsample of the raw 0/1 outcomes; `fit`, if given, holds the pooled logistic
+    `intercept` and `slope`, drawn as P(high wins) = logistic(intercept + slope * gap).
     """
-    _need(pairs, ["utility_diff", "winner"], "dose-response")
-    decisive = pairs[pairs["winner"].isin(["a", "b"]) & pairs["utility_diff"].notna()]
+    _need(data, ["utility_gap", "high_wins"], "dose-response")
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.axhline(0.5, color=_GREY, linestyle="--", linewidth=1)
-    if len(decisive):
-        x = decisive["utility_diff"].to_numpy(dtype=float)
-        won = (decisive["winner"] == "a").to_numpy(dtype=float)
+    x = data["utility_gap"].to_numpy(dtype=float)
+    won = data["high_wins"].to_numpy(dtype=float)
+    if len(x):
         edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
         index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(len(edges) - 2, 0))
         for b in np.unique(index):
             sel = index == b
             share, count = won[sel].mean(), int(sel.sum())
             se = np.sqrt(share * (1 - share) / count) if count > 1 else 0.0
-            ax.errorbar(x[sel].mean(), share, yerr=se, fmt="o", color=_POINT, markersize=3 + 2 * np.sqrt(count / len(x) * bins))
+            ax.errorbar(
+                x[sel].mean(), share, yerr=se, fmt="o", color=_POINT,
+                markersize=3 + 2 * np.sqrt(count / len(x) * bins), label="binned share" if b == index.min() else None,
+            )
         rng = np.random.default_rng(0)
         shown = rng.permutation(len(x))[:MAX_POINTS]
         ax.scatter(
             x[shown], won[shown] + rng.uniform(-0.03, 0.03, len(shown)), s=4, alpha=0.15, color=_GREY,
-            label="pairs (1 = a won)" if len(x) <= MAX_POINTS else f"{MAX_POINTS} of {len(x)} pairs (1 = a won)",
+            label="pairs (1 = high side won)" if len(x) <= MAX_POINTS else f"{MAX_POINTS} of {len(x)} pairs (1 = high side won)",
         )
-    if curve is not None and len(curve):
-        _need(curve, ["utility_diff", "p_a_wins"], "dose-response curve")
-        ax.plot(curve["utility_diff"], curve["p_a_wins"], color=_SIGNIFICANT, linewidth=2, label="logistic fit")
+    if fit is not None and len(x):
+        grid = np.linspace(0, max(float(x.max()), 1e-9), 100)
+        ax.plot(grid, 1 / (1 + np.exp(-(fit["intercept"] + fit["slope"] * grid))), color=_SIGNIFICANT, linewidth=2,
+                label=f"logistic fit (slope {fit['slope']:+.2f})")
     ax.set_ylim(-0.08, 1.08)
-    ax.set_xlabel("utility difference (side a - side b)")
-    ax.set_ylabel("share of decisive pairs won by a")
+    ax.set_xlabel("utility gap |u(a) - u(b)| (fitted utilities, sd units)")
+    ax.set_ylabel("share of decisive pairs won by the higher-utility side")
     ax.set_title(title or "Dose-response: does a larger utility gap win more often?", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)

@@ -6,8 +6,9 @@ nothing here parses log files by hand.
 
 Which logs are used
 -------------------
-A log is a *paired-writing log* when its eval spec lists a `judge_panel` scorer, a
-*judge-control log* when its task name contains `judge_controls`. Any other log in
+A log is a *paired-writing log* when its eval spec lists a `judge_panel` or
+`judge_rubric` scorer, a *judge-control log* when its task name contains
+`judge_controls`. A rubric-only log gives outputs-frame rows and no judged pairs. Any other log in
 the directory (elicitation rounds, another suite's runs) is skipped and listed in
 `Frames.skipped`; naming such a log explicitly as the input raises `FrameError`.
 Logs that stopped early (status error/cancelled/started) are used: their finished
@@ -18,6 +19,9 @@ missing has no panel winner: it is not a row of the judged-pairs frame but is co
 
 Schema: judged-pairs frame (`judged_pairs_frame`, one row per judged pair)
 ---------------------------------------------------------------------------
+Text columns ("object") hold str or None; `validate_judged_pairs` also accepts
+pandas' `str`/`string` dtypes for them, so a frame built by hand in pandas 3 passes.
+
 =============== ======== =====================================================
 column          dtype    meaning
 =============== ======== =====================================================
@@ -67,10 +71,11 @@ log has a rubric score.
 Schema: judge-controls frame (`Frames.controls`, one row per control pair)
 --------------------------------------------------------------------------
 `log`, `pair_key`, `damage` (object: how the copy was damaged), `judge` (object,
-"panel" for the panel's verdict), `correct` (boolean, nullable: preferred the intact
-text; NA when the judge gave no verdict), `verdict` (object). Built from judge-control
-logs whose samples carry the `judge_panel` score plus `Sample.metadata["intact"]`
-("a" | "b") and `["damage"]`.
+"panel" for the panel's verdict), `verdict` (object: "a" | "b" | "tie" | None),
+`correct` (boolean, nullable: the intact text won; a tie is not correct; NA when the
+judge gave no verdict). Built from `utility_gap/judge_controls` logs, whose samples
+follow the paired-sample contract with the intact text as arm `intact` and
+`Sample.metadata["damage"]`.
 """
 
 from __future__ import annotations
@@ -91,7 +96,9 @@ from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 FLAGS: tuple[str, ...] = ("empty", "truncated", "refusal", "leak")
 WINNERS: frozenset[str] = frozenset({"a", "b", "tie"})
 PAIRWISE_SCORER = "judge_panel"
+RUBRIC_SCORER = "judge_rubric"
 CONTROLS_TASK = "judge_controls"
+INTACT_ARM = "intact"
 # Fields of EvalSample the frames never need; skipping them keeps 50k-sample reads fast.
 _EXCLUDED_FIELDS = {"messages", "events", "store", "attachments"}
 
@@ -160,6 +167,8 @@ CONTROLS_SCHEMA: dict[str, tuple[str, bool]] = {
     "correct": ("boolean", True),
 }
 
+# Text columns are built as object (str or None); pandas' own string dtypes are accepted too.
+_TEXT_DTYPES = {"object", "str", "string"}
 _REQUIRED_SAMPLE_FIELDS = ("task", "item_id", "contrast", "arm_a", "arm_b")
 
 
@@ -232,7 +241,7 @@ def log_kind(header: EvalLog) -> str | None:
     if CONTROLS_TASK in _short_task(header.eval.task):
         return "controls"
     names = [_short_task(s.name) for s in header.eval.scorers or []]
-    if PAIRWISE_SCORER in names:
+    if PAIRWISE_SCORER in names or RUBRIC_SCORER in names:
         return "pairs"
     return None
 
@@ -371,10 +380,19 @@ def _pair_rows(sample: EvalSample, score_name: str, log: str, model: str, partia
             "partial_log": partial,
         }
     )
+
+
+def _output_rows(sample: EvalSample, log: str, model: str, rows: _LogRows) -> int:
+    """Rubric rows of one sample; returns how many."""
+    md = sample.metadata or {}
+    pair_key = f"{log}::{sample.id}::{sample.epoch}"
+    before = len(rows.outputs)
     for other in (sample.scores or {}).values():
         rubric = (other.metadata or {}).get("rubric") if isinstance(other.metadata, dict) else None
         if not isinstance(rubric, dict):
             continue
+        for key in _REQUIRED_SAMPLE_FIELDS:
+            _need(md, key, log, sample, "Sample.metadata")
         for side in ("a", "b"):
             for judge, criteria in (rubric.get(side) or {}).items():
                 for criterion, value in (criteria or {}).items():
@@ -392,6 +410,7 @@ def _pair_rows(sample: EvalSample, score_name: str, log: str, model: str, partia
                             "score": float(value) if value is not None else np.nan,
                         }
                     )
+    return len(rows.outputs) - before
 
 
 def _verdict_rows(
@@ -417,8 +436,14 @@ def _verdict_rows(
 
 def _control_rows(sample: EvalSample, score_name: str, log: str, rows: _LogRows) -> None:
     md = sample.metadata or {}
-    intact = _need(md, "intact", log, sample, "Sample.metadata")
-    damage = str(md.get("damage", "unknown"))
+    sides = [side for side in ("a", "b") if md.get(f"arm_{side}") == INTACT_ARM]
+    if len(sides) != 1:
+        raise FrameError(
+            f"{log}: judge-control sample {sample.id} has arm_a={md.get('arm_a')!r}, arm_b={md.get('arm_b')!r}; "
+            f"exactly one side must be the '{INTACT_ARM}' arm."
+        )
+    intact = sides[0]
+    damage = str(_need(md, "damage", log, sample, "Sample.metadata"))
     smd = (sample.scores or {})[score_name].metadata or {}
     pair_key = f"{log}::{sample.id}::{sample.epoch}"
     verdicts = [("panel", smd.get("winner"))] + [
@@ -470,8 +495,9 @@ def _read_log(path: str, base: str, kind: str, scorer: str | None) -> _LogRows:
     used_scorer = ""
     for sample in samples:
         name = _pairwise_score_name(sample, log_name, scorer)
+        n_outputs = _output_rows(sample, log_name, spec.model, rows) if kind == "pairs" else 0
         if name is None:
-            unscored += 1
+            unscored += n_outputs == 0
             continue
         used_scorer = used_scorer or name
         if kind == "pairs":
@@ -504,7 +530,8 @@ def validate_frame(frame: pd.DataFrame, schema: dict[str, tuple[str, bool]], nam
     if missing:
         raise FrameError(f"The {name} frame lacks column(s) {', '.join(missing)}; see utility_gap.analysis.frames.")
     for column, (dtype, nullable) in schema.items():
-        if str(frame[column].dtype) != dtype:
+        accepted = _TEXT_DTYPES if dtype == "object" else {dtype}
+        if str(frame[column].dtype) not in accepted:
             raise FrameError(
                 f"The {name} frame's column '{column}' has dtype {frame[column].dtype}; expected {dtype}."
             )

@@ -3,3 +3,4 @@
 from utility_gap.models.providers import simulated
 from utility_gap.evals.judge_controls import judge_controls
 from utility_gap.evals.preference import preference_elicitation, preference_ranking
+from utility_gap.evals.writing import essay, grant_abstract, incident_postmortem, translation

@@ -61,6 +61,7 @@ def preference_elicitation(
     top_logprobs: int = 5,
     temperature: float = 1.0,
     seed: int = 0,
+    batch: bool = True,
 ) -> Task:
     """Which of two world states does the model prefer? Both orders, K draws each.
 
@@ -72,6 +73,8 @@ def preference_elicitation(
         top_logprobs: How many top logprobs to request in logprob mode.
         temperature: Sampling temperature for the draws.
         seed: Seed for `pairs=<number>`.
+        batch: Ask for an order's K draws in one call (`num_choices=K`), topping up with
+            single calls if the provider returns fewer; false makes K single calls.
     """
     k = int(k)
     if k < 1:
@@ -84,7 +87,7 @@ def preference_elicitation(
     samples = [pair_sample(by_id[p.a], by_id[p.b], p.heldout) for p in chosen]
     return Task(
         dataset=MemoryDataset(samples, name=f"preference-{outcomes[0].domain}"),
-        solver=forced_choice_draws(k=k, logprobs=bool(logprobs), top_logprobs=int(top_logprobs)),
+        solver=forced_choice_draws(k=k, logprobs=bool(logprobs), top_logprobs=int(top_logprobs), batch=bool(batch)),
         scorer=forced_choice_tally(),
         config=GenerateConfig(temperature=float(temperature)),
         metadata={"domain": outcomes[0].domain, "k": k, "method": "logprob" if logprobs else "sample"},

@@ -305,7 +305,7 @@ class SimulatedModelAPI(ModelAPI):
         can_judge = role in ("judge", "any")
 
         if can_choose and (options := split_forced_choice(last)) is not None:
-            return self._choose(options, rng, bool(config.logprobs))
+            return self._choose(options, rng, bool(config.logprobs), max(1, config.num_choices or 1))
         if can_choose and (ranked := split_ranking(last)) is not None:
             return self._rank(ranked, rng)
         if can_judge and (pair := split_pairwise_prompt(last)) is not None:
@@ -338,7 +338,9 @@ class SimulatedModelAPI(ModelAPI):
             usage=usage,
         )
 
-    def _choose(self, options: tuple[str, str], rng: np.random.Generator, want_logprobs: bool) -> ModelOutput:
+    def _choose(
+        self, options: tuple[str, str], rng: np.random.Generator, want_logprobs: bool, num_choices: int = 1
+    ) -> ModelOutput:
         p = self.params
         p_a = self.choice_probability(*options)
         logprobs = None
@@ -352,13 +354,24 @@ class SimulatedModelAPI(ModelAPI):
             ]
             top.sort(key=lambda t: -t.logprob)
             logprobs = Logprobs(content=[Logprob(token=top[0].token, logprob=top[0].logprob, top_logprobs=top)])
-        if rng.random() < p.refusal_rate:
-            text = REFUSAL_TEXT
-        elif rng.random() < p.unparseable_rate:
-            text = UNPARSEABLE_CHOICE_TEXT
-        else:
-            text = "A" if rng.random() < p_a else "B"
-        return self._output(text, sum(map(len, options)) + 200, logprobs)
+        texts = []
+        for _ in range(num_choices):  # `num_choices` (OpenAI's `n`): independent draws, one call
+            if rng.random() < p.refusal_rate:
+                texts.append(REFUSAL_TEXT)
+            elif rng.random() < p.unparseable_rate:
+                texts.append(UNPARSEABLE_CHOICE_TEXT)
+            else:
+                texts.append("A" if rng.random() < p_a else "B")
+        output = self._output(texts[0], sum(map(len, options)) + 200, logprobs)
+        for text in texts[1:]:
+            output.choices.append(
+                ChatCompletionChoice(
+                    message=ChatMessageAssistant(content=text, model=f"simulated/{self.role}"),
+                    stop_reason="stop",
+                    logprobs=logprobs,
+                )
+            )
+        return output
 
     def _rank(self, options: list[str], rng: np.random.Generator) -> ModelOutput:
         if rng.random() < self.params.refusal_rate:

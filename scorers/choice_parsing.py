@@ -128,7 +128,12 @@ def forced_choice_tally():
             raw = list(record.get("raw", []))
             counts = tally_draws(raw, order)
             p_a = record.get("p_a")
-            entry: dict[str, object] = {"raw": raw, "labels": [parse_choice(t) for t in raw], **counts}
+            entry: dict[str, object] = {
+                "raw": raw,
+                "labels": [parse_choice(t) for t in raw],
+                "calls": int(record.get("calls", len(raw))),
+                **counts,
+            }
             if p_a is not None:
                 # logprob mode: one soft vote per order, P(letter A) from the top logprobs
                 entry["p_a"] = p_a

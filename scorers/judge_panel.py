@@ -40,8 +40,10 @@ drawn from a hash of the sample id and epoch. Everything is read from metadata, 
 
 `judge_panel` Score
 ===================
-`value`: 1.0 (a wins), 0.0 (b wins), 0.5 (tie), NaN (every judge missing).
-`answer`: the winner (`a` | `b` | `tie`), None when every judge is missing.
+`value`: 1.0 (a wins), 0.0 (b wins), 0.5 (tie). When every judge is missing the
+score is `Score.unscored(reason="grader_failed")` (value NaN, answer None): Inspect
+counts it as unscored and leaves it out of every metric, and the metadata is kept.
+`answer`: the winner (`a` | `b` | `tie`).
 `metadata`::
 
     {"winner": "a"|"b"|"tie"|null, "first_shown": "a"|"b",
@@ -385,8 +387,7 @@ def judge_panel(
         )
         winner = panel_winner([r["verdict"] for r in records])
         n_retries = sum(len(p["raw"]) - 1 for r in records for p in r["presentations"])
-        return Score(
-            value=_VALUE_OF.get(winner or "", float("nan")),
+        fields = dict(
             answer=winner,
             explanation=_explain(records, winner),
             metadata={
@@ -401,6 +402,9 @@ def judge_panel(
                 "panel_warning": warning,
             },
         )
+        if winner is None:
+            return Score.unscored(reason="grader_failed", **fields)
+        return Score(value=_VALUE_OF[winner], **fields)
 
     return score
 

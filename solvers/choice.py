@@ -4,15 +4,18 @@ A sample is one unordered pair (`outcome_a`, `outcome_b` in `Sample.metadata`). 
 `ab` shows outcome_a as option A; order `ba` swaps them. Asking both orders lets the
 fit separate content from position.
 
-Sampling mode makes K independent calls per order at the task's temperature. Logprob
+Sampling mode draws K independent answers per order at the task's temperature: one
+call with `num_choices=K` when the provider honours it (OpenAI, Google, Together, vLLM,
+the simulated provider), topped up with single calls otherwise (`batch=False`: always
+K single calls). Logprob
 mode makes one call per order with `logprobs=True` and reads P(A) from the first
 token's top logprobs (renormalised over the tokens `A` and `B`); when the provider
 returns no usable logprobs it falls back to K sampled draws for that order, logs a
 warning and records `logprob_fallback` in the sample's metadata.
 
 What is stored in `state.metadata` (read back by the scorer and the choices frame):
-`draws = {"ab": {"raw": [str, ...], "p_a": float | None, "p_other": float | None},
-"ba": {...}}`, `calls` (model calls made for this sample), `method`
+`draws = {"ab": {"raw": [str, ...], "p_a": float | None, "p_other": float | None,
+"calls": int}, "ba": {...}}`, `calls` (model calls made for this sample), `method`
 (`sample` | `logprob`), `logprob_fallback` (list of orders that fell back).
 """
 
@@ -60,8 +63,13 @@ def logprob_choice(output: ModelOutput) -> tuple[float, float] | None:
 
 
 @solver
-def forced_choice_draws(k: int = 5, logprobs: bool = False, top_logprobs: int = 5) -> Solver:
-    """Ask the sample's pair in both orders: K sampled draws each, or one logprob call each."""
+def forced_choice_draws(k: int = 5, logprobs: bool = False, top_logprobs: int = 5, batch: bool = True) -> Solver:
+    """Ask the sample's pair in both orders: K sampled draws each, or one logprob call each.
+
+    With `batch`, the K draws of an order are requested in one call with
+    `num_choices=K` (OpenAI's `n`); providers that return fewer choices are topped up
+    with single calls, so every provider ends with exactly K draws.
+    """
     if k < 1:
         raise ValueError(f"k={k}: the number of draws per order must be at least 1.")
 
@@ -73,26 +81,40 @@ def forced_choice_draws(k: int = 5, logprobs: bool = False, top_logprobs: int = 
         fallback: list[str] = []
         calls = 0
 
-        async def sample(prompt: str, n: int) -> list[str]:
-            outputs = await asyncio.gather(*(model.generate([ChatMessageUser(content=prompt)]) for _ in range(n)))
-            return [o.completion for o in outputs]
+        async def sample(prompt: str, n: int) -> tuple[list[str], int]:
+            texts: list[str] = []
+            calls = 0
+            if batch and n > 1:
+                output = await model.generate([ChatMessageUser(content=prompt)], config=GenerateConfig(num_choices=n))
+                calls += 1
+                texts.extend(choice.message.text for choice in output.choices[:n])
+            missing = n - len(texts)
+            outputs = await asyncio.gather(
+                *(model.generate([ChatMessageUser(content=prompt)]) for _ in range(missing))
+            )
+            texts.extend(o.completion for o in outputs)
+            return texts, calls + missing
 
         for order, (option_a, option_b) in texts.items():
             prompt = forced_choice_prompt(option_a, option_b)
+            order_calls = 0
             if logprobs:
                 output = await model.generate(
                     [ChatMessageUser(content=prompt)],
                     config=GenerateConfig(logprobs=True, top_logprobs=top_logprobs),
                 )
-                calls += 1
+                order_calls += 1
                 read = logprob_choice(output)
                 if read is not None:
-                    draws[order] = {"raw": [output.completion], "p_a": read[0], "p_other": read[1]}
+                    draws[order] = {"raw": [output.completion], "p_a": read[0], "p_other": read[1], "calls": 1}
+                    calls += 1
                     continue
                 logger.warning(LOGPROB_FALLBACK_MESSAGE.format(order=order, pair=state.sample_id, k=k))
                 fallback.append(order)
-            draws[order] = {"raw": await sample(prompt, k), "p_a": None, "p_other": None}
-            calls += k
+            raw, sample_calls = await sample(prompt, k)
+            order_calls += sample_calls
+            draws[order] = {"raw": raw, "p_a": None, "p_other": None, "calls": order_calls}
+            calls += order_calls
         state.metadata["draws"] = draws
         state.metadata["calls"] = calls
         state.metadata["method"] = "logprob" if logprobs else "sample"

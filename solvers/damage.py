@@ -7,8 +7,9 @@ it cannot). The same (text, seed) always gives the same damage.
 - `truncated`: the text is cut off mid-sentence after roughly half its words.
 - `shuffled`: the paragraphs are put in a different order (sentences, if there is
   only one paragraph), so the argument no longer flows.
-- `corrupted_facts`: concrete facts are altered: every number is changed and names
-  are swapped with one another (or replaced, if there is only one).
+- `corrupted_facts`: concrete facts are altered: every number is changed (years move
+  by 2-12 years, other numbers are scaled), and names are swapped with one another
+  (or replaced, if there is only one).
 - `typos`: about one word in eight gets a typo: two letters swapped, a letter dropped,
   a letter doubled, or a shift-key slip (an inner letter in upper case).
 """
@@ -81,6 +82,9 @@ def shuffle_paragraphs(text: str, seed: int = 0) -> str:
 def _altered_number(token: str, rng: np.random.Generator) -> str:
     digits = re.sub(r"\D", "", token.split(".")[0]) or "0"
     value = int(digits)
+    if 1000 <= value <= 2100 and "," not in token and "." not in token:  # a year: move it a little
+        shift = int(rng.integers(2, 13)) * (1 if rng.random() < 0.5 else -1)
+        return str(value + shift)
     while True:
         factor = float(rng.choice([0.5, 0.7, 1.3, 1.6, 2.0, 3.0]))
         new = max(1, int(round(value * factor))) if value > 9 else int(rng.integers(1, 10))

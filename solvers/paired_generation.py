@@ -21,12 +21,12 @@ last generation), and scorers must read `state.metadata["pair"]`, not `state.out
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from inspect_ai.log import transcript
 from inspect_ai.model import ChatMessageAssistant, GenerateConfig, ModelOutput, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.util import collect
 
 from utility_gap.scorers.flags import leak_terms, output_flags
 from utility_gap.solvers.framing import framed_messages
@@ -84,7 +84,7 @@ def paired_generation(max_tokens: int | None = None, seed: int = 0) -> Solver:
         task_prompt = meta["task_prompt"]
         model = get_model()
         inputs = {side: framed_messages(meta[f"arm_{side}"], task_prompt, meta.get(f"outcome_{side}")) for side in SIDES}
-        outputs = await asyncio.gather(*(model.generate(inputs[side], config=config) for side in SIDES))
+        outputs = await collect(*(model.generate(inputs[side], config=config) for side in SIDES))
         pair: dict[str, Any] = {}
         for side, output in zip(SIDES, outputs):
             prompt = inputs[side][-1].text

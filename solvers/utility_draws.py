@@ -20,7 +20,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-ELICIT_HINT = "make one with `utility-gap elicit --model {model} --domain {domain}`"
+ELICIT_HINT = "make one with `utility-gap elicit --model {model} --domain {domain} --out DIR`"
 
 
 class UtilitiesMismatchError(ValueError):

@@ -77,7 +77,7 @@ def test_planted_arm_effects_are_recovered_and_planted_null_is_not(tmp_path: Pat
         {
             "contrast": "exhort_vs_neutral,sandbag_vs_neutral,amount_high_vs_amount_low",
             "items_file": str(items),
-            "repeats": 6,
+            "repeats": 4,
             "seed": 7,
         },
         {"shifts": "exhort:0.8,sandbag:-0.8", "seed": 5},
@@ -193,8 +193,8 @@ def test_shipped_items_build_and_parameters_are_checked() -> None:
     ids = [s.id for s in task.dataset]
     assert len(ids) == 2 * 2 * 3 == len(set(ids))
     assert all(s.input == s.metadata["task_prompt"] for s in task.dataset)
-    full = writing_task("essay", items="all")
-    assert len(full.dataset) >= 1
+    full = writing_task("essay", items="all", scorer="both")
+    assert len(full.dataset) >= 1 and len(full.scorer) == 2
     for bad, flag in [({"draws": 0}, "draws"), ({"repeats": "x"}, "repeats"), ({"items": 10_000}, "items"), ({"scorer": "vote"}, "scorer"), ({"max_tokens": -5}, "max_tokens"), ({"allow_model_mismatch": "maybe"}, "allow_model_mismatch")]:
         with pytest.raises(ValueError, match=f"-T {flag}="):
             writing_task("essay", **bad)

@@ -129,3 +129,26 @@ def test_leak_of_promised_outcome_text_and_entity() -> None:
     assert not leak_terms("Cities in Japan should plant trees.", prompt=frame_prompt("utility_high", japan_task, outcome["text"]), task_prompt=japan_task, outcome_terms=terms)
     # a word that merely contains the entity does not count
     assert not leak_terms("Japanese maples are lovely.", prompt=framed, task_prompt=TASK, outcome_terms=["Japan"])
+
+
+def test_framed_arm_solver_frames_the_bare_task(tmp_path) -> None:
+    from inspect_ai import Task, eval
+    from inspect_ai.dataset import Sample
+    from inspect_ai.solver import generate
+
+    from utility_gap.models.simulated import quality_of
+    from utility_gap.solvers.framing import framed_arm
+
+    dataset = [Sample(id=str(i), input=f"{TASK} Variant {i}.") for i in range(2)]
+    qualities = {}
+    for arm in ("exhort", "neutral"):
+        task = Task(dataset=dataset, solver=[framed_arm(arm), generate()])
+        (log,) = eval(task, model="simulated/writer", model_args={"shifts": "exhort:5.0", "noise_sd": 0.0}, log_dir=str(tmp_path), display="none")
+        for sample in log.samples:
+            framing = identify_framing(sample.messages[0].text)
+            assert (framing.arm, framing.task, sample.metadata["arm"]) == (arm, sample.input, arm)
+            qualities[(arm, sample.id)] = quality_of(sample.output.completion)
+    for i in ("0", "1"):
+        assert qualities[("exhort", i)] == pytest.approx(qualities[("neutral", i)] + 5.0)
+    with pytest.raises(ValueError, match="Unknown arm 'eager'"):
+        framed_arm("eager")

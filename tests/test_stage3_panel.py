@@ -6,6 +6,7 @@ Each test builds a tiny paired dataset whose pair texts are planted directly
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any, Callable
 
@@ -14,6 +15,7 @@ from scipy.stats import binomtest
 
 from inspect_ai import Task, eval
 from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.log import resolve_sample_attachments
 from inspect_ai.model import (
     ChatCompletionChoice,
     ChatMessageAssistant,
@@ -27,6 +29,8 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from utility_gap.models.simulated import QUALITY_MARKER
 from utility_gap.scorers.judge_panel import (
     FALLBACK_WARNING,
+    Judge,
+    judge_pair,
     combine_orders,
     judge_panel,
     panel_winner,
@@ -218,14 +222,15 @@ def test_every_judge_missing_gives_no_winner_not_a_tie(tmp_path):
     assert score.answer is None and score.metadata["winner"] is None and math.isnan(score.value)
     assert score.metadata["n_missing"] == 1
     assert all(len(p["raw"]) == 2 for p in score.metadata["judges"][0]["presentations"])
-    assert log.results.scores[0].metrics["missing_judge_share"].value == 1.0
+    assert score.reason == "grader_failed"
+    assert log.results.scores[0].unscored_samples == 1
 
 
 # -- simulated judges: planted truth -------------------------------------------------
 
 
 def test_unparseable_rate_is_retried_and_missing_counted(tmp_path):
-    samples = [pair_sample(i, planted(1.0), planted(0.0)) for i in range(40)]
+    samples = [pair_sample(i, planted(1.0), planted(0.0)) for i in range(30)]
     log = run_panel(samples, sim_judges(3, unparseable_rate=0.6), tmp_path)
     presentations = [p for s in scores(log) for j in s.metadata["judges"] for p in j["presentations"]]
     assert max(len(p["raw"]) for p in presentations) == 3
@@ -235,16 +240,19 @@ def test_unparseable_rate_is_retried_and_missing_counted(tmp_path):
         assert (p["parsed"] is None) == (len(p["raw"]) == 3 and p["raw"][-1].startswith("Both responses"))
     n_missing = sum(s.metadata["n_missing"] for s in scores(log))
     missing_presentations = sum(p["parsed"] is None for p in presentations)
-    # P(missing presentation) = 0.6^3 = 0.216 of 240
-    assert 25 <= missing_presentations <= 80
+    # P(missing presentation) = 0.6^3 = 0.216 of 180 (expected 39)
+    assert 18 <= missing_presentations <= 60
     assert 0 < n_missing <= missing_presentations
+    # pairs where every judge is missing are unscored; the metric covers the scored ones
+    scored = [s for s in scores(log) if s.metadata["winner"] is not None]
     share = log.results.scores[0].metrics["missing_judge_share"].value
-    assert share == pytest.approx(n_missing / 120)
+    assert share == pytest.approx(sum(s.metadata["n_missing"] for s in scored) / (3 * len(scored)))
+    assert log.results.scores[0].unscored_samples == len(scores(log)) - len(scored)
 
 
 def test_position_bias_is_order_inconsistency_not_a_winner_bias(tmp_path):
     # equal planted quality, side a always shown first, judges strongly favour slot 1
-    samples = [pair_sample(i, planted(0.0, f"Text a {i}."), planted(0.0, f"Text b {i}."), first="a") for i in range(60)]
+    samples = [pair_sample(i, planted(0.0, f"Text a {i}."), planted(0.0, f"Text b {i}."), first="a") for i in range(30)]
     log = run_panel(samples, sim_judges(3, position_bias=1.5, judge_sd=0.5), tmp_path)
     judges = [j for s in scores(log) for j in s.metadata["judges"]]
     first_presentations = [j["presentations"][0]["winner"] for j in judges]
@@ -258,19 +266,21 @@ def test_position_bias_is_order_inconsistency_not_a_winner_bias(tmp_path):
     assert binomtest(decided.count("a"), max(1, len(decided)), 0.5).pvalue > 0.01
 
 
+def test_moderate_position_bias_leaves_decided_pairs_even():
+    # side a always shown first; slot 1 gets +0.5: one order alone gives a ~69% of wins
+    pairs = [(planted(0.0, f"Text a {i}."), planted(0.0, f"Text b {i}."), "a") for i in range(300)]
+    judges = sim_judges(1, position_bias=0.5, judge_sd=1.0)["judge"]
+    winners = direct_panel(judges, pairs)
+    decided = [w for w in winners if w in ("a", "b")]
+    assert len(decided) > 60
+    assert binomtest(decided.count("a"), len(decided), 0.5).pvalue > 0.01
+
+
 def test_position_bias_does_not_hide_a_real_difference(tmp_path):
     samples = [pair_sample(i, planted(1.5, f"Text a {i}."), planted(0.0, f"Text b {i}."), first="b") for i in range(30)]
     log = run_panel(samples, sim_judges(3, position_bias=0.5, judge_sd=0.3), tmp_path)
     answers = [s.answer for s in scores(log)]
     assert answers.count("a") >= 27 and answers.count("b") == 0
-
-
-def test_planted_null_gives_even_win_rate(tmp_path):
-    samples = [pair_sample(i, planted(0.3, f"Text a {i}."), planted(0.3, f"Text b {i}.")) for i in range(120)]
-    log = run_panel(samples, sim_judges(1, judge_sd=1.0), tmp_path)
-    decided = [s.answer for s in scores(log) if s.answer in ("a", "b")]
-    assert len(decided) > 30
-    assert binomtest(decided.count("a"), len(decided), 0.5).pvalue > 0.01
 
 
 def test_no_judge_role_falls_back_to_model_under_test_with_warning(tmp_path):
@@ -292,39 +302,55 @@ def test_bad_pair_metadata_is_a_clear_error(tmp_path):
     task = Task(dataset=MemoryDataset([sample]), solver=planted_pair(), scorer=judge_panel())
     [log] = eval(task, model=get_model("simulated/judge", memoize=False), log_dir=str(tmp_path), display="none")
     assert log.status == "error"
-    assert "metadata field 'axis'" in str(log.error or log.samples[0].error)
+    message = log.error.message
+    assert "PairMetadataError" in message and "metadata field" in message and "axis" in message
 
 
 # -- fences and injected instructions -------------------------------------------------
 
 
-def test_injected_instruction_is_fenced_and_does_not_win(tmp_path):
-    # equal planted quality; side a (or b, alternating) addresses the judges
-    samples = []
-    for i in range(200):
-        plain, pushy = planted(0.0, f"Plain text {i}."), planted(0.0, f"Pushy text {i}.\n{INJECTION}")
-        a, b = (pushy, plain) if i % 2 == 0 else (plain, pushy)
-        samples.append(pair_sample(i, a, b, pushy="a" if i % 2 == 0 else "b"))
-    log = run_panel(samples, sim_judges(1, judge_sd=1.0), tmp_path)
-    pushy_wins = decided = 0
-    for sample in log.samples:
-        answer = sample.scores["judge_panel"].answer
-        if answer in ("a", "b"):
-            decided += 1
-            pushy_wins += answer == sample.metadata["pushy"]
-    assert decided > 50
-    assert binomtest(pushy_wins, decided, 0.5).pvalue > 0.01
+def direct_panel(models: list[Model], pairs: list[tuple[str, str, str]]) -> list[str | None]:
+    """Panel winners for many (a, b, first_shown) pairs, calling `judge_pair` directly (fast)."""
+    judges = [Judge(label=f"j{k}", role="judge", model=m) for k, m in enumerate(models)]
 
-    prompts = judge_prompts(log)
-    assert prompts
+    async def run() -> list[str | None]:
+        winners = []
+        for a, b, first in pairs:
+            records = [await judge_pair(j, TASK_TEXT, AXIS, {"a": a, "b": b}, first) for j in judges]
+            winners.append(panel_winner([r["verdict"] for r in records]))
+        return winners
+
+    return asyncio.run(run())
+
+
+def test_injected_instruction_does_not_win_with_equal_quality():
+    # equal planted quality; the pushy side alternates between a and b
+    pairs, pushy_side = [], []
+    for i in range(300):
+        plain, pushy = planted(0.0, f"Plain text {i}."), planted(0.0, f"Pushy text {i}.\n{INJECTION}")
+        pairs.append((pushy, plain, "ab"[i % 2]) if i % 4 < 2 else (plain, pushy, "ab"[i % 2]))
+        pushy_side.append("a" if i % 4 < 2 else "b")
+    winners = direct_panel(sim_judges(1, judge_sd=1.0)["judge"], pairs)
+    decided = [(w, side) for w, side in zip(winners, pushy_side) if w in ("a", "b")]
+    assert len(decided) > 100
+    pushy_wins = sum(w == side for w, side in decided)
+    assert binomtest(pushy_wins, len(decided), 0.5).pvalue > 0.01
+
+
+def test_injected_instruction_sits_inside_the_fence_with_the_ignore_instruction(tmp_path):
+    samples = [
+        pair_sample(i, planted(0.0, f"Pushy {i}.\n{INJECTION}"), planted(0.0, f"Plain {i}."), first="ab"[i % 2])
+        for i in range(4)
+    ]
+    prompts = judge_prompts(run_panel(samples, sim_judges(1), tmp_path))
+    assert len(prompts) == 8
     for prompt in prompts:
-        assert FENCE_INSTRUCTION in prompt
-        if INJECTION in prompt:
-            start = prompt.index(INJECTION)
-            opened = max(prompt.rfind(FENCE_OPEN.format(label=k), 0, start) for k in "12")
-            closed = max(prompt.rfind(FENCE_CLOSE.format(label=k), 0, start) for k in "12")
-            assert opened > closed, "the injected line must sit inside a response fence"
-            assert prompt.count(INJECTION) == 1
+        assert FENCE_INSTRUCTION in prompt and prompt.count(INJECTION) == 1
+        start = prompt.index(INJECTION)
+        opened = max(prompt.rfind(FENCE_OPEN.format(label=k), 0, start) for k in "12")
+        closed = max(prompt.rfind(FENCE_CLOSE.format(label=k), 0, start) for k in "12")
+        assert opened > closed, "the injected line must sit inside a response fence"
+        assert prompt.index(FENCE_INSTRUCTION) < opened, "the ignore instruction comes before the responses"
 
 
 def test_output_cannot_close_its_own_fence(tmp_path):
@@ -337,9 +363,10 @@ def test_output_cannot_close_its_own_fence(tmp_path):
 
 
 def judge_prompts(log) -> list[str]:
+    """Every judge prompt, read back from the log's model events."""
     return [
         e.input[-1].text
-        for s in log.samples
+        for s in map(resolve_sample_attachments, log.samples)
         for e in s.events
         if e.event == "model" and e.input and e.input[-1].text.startswith("You are an impartial expert judge")
     ]

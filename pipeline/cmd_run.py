@@ -1,0 +1,92 @@
+"""`utility-gap run`: the whole experiment, resumable, on any model or the embedded default."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from utility_gap.pipeline.cli import CommandError
+from utility_gap.pipeline.presets import get_preset
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model under test, provider/model (default: the embedded SmolLM2-135M)")
+    parser.add_argument(
+        "--judge", action="append", default=[], metavar="MODEL",
+        help="a judge model; repeat for a panel (default: the model under test judges)",
+    )
+    parser.add_argument("-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE",
+                        help="argument for the model under test (repeatable)")
+    parser.add_argument("-J", dest="judge_args", action="append", default=[], metavar="KEY=VALUE",
+                        help="argument for every judge model (repeatable)")
+    parser.add_argument("--preset", default="demo", help="demo (default, a few minutes on a laptop) or paper")
+    parser.add_argument("--tasks", help="comma list of writing tasks (default: the preset's)")
+    parser.add_argument("--contrasts", help="comma list of contrasts armA_vs_armB (default: the preset's)")
+    parser.add_argument("--domains", help="comma list of outcome domains for Stage 1 (default: the preset's)")
+    parser.add_argument("--items", type=int, help="items per writing task")
+    parser.add_argument("--repeats", type=int, help="generations per (item, contrast, draw)")
+    parser.add_argument("--draws", type=int, help="outcome draws per item for utility contrasts")
+    parser.add_argument("--k", type=int, help="Stage 1 draws per presentation order")
+    parser.add_argument("--max-tokens", type=int, help="generation limit per output")
+    parser.add_argument("--max-connections", type=int, help="concurrent model calls (embedded model: 1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for pairs, draws and presentation orders")
+    parser.add_argument("--out", default=None, help="output directory (default: runs/<preset>)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan (evals, samples, calls) and exit")
+
+
+def _key_values(pairs: list[str], flag: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise CommandError(f"{flag} {pair}: expected KEY=VALUE.")
+        key, raw = pair.split("=", 1)
+        values[key.strip()] = yaml.safe_load(raw) if raw else ""
+    return values
+
+
+def _csv(value: str | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def config_from_args(args: argparse.Namespace):
+    from utility_gap.pipeline.run import RunConfig
+
+    try:
+        preset = get_preset(args.preset)
+    except ValueError as ex:
+        raise CommandError(str(ex)) from None
+    preset = preset.with_overrides(
+        tasks=_csv(args.tasks), contrasts=_csv(args.contrasts), domains=_csv(args.domains),
+        items=args.items, repeats=args.repeats, draws=args.draws, k=args.k, max_tokens=args.max_tokens,
+    )
+    return RunConfig(
+        out=Path(args.out or f"runs/{preset.name}"),
+        preset=preset,
+        model=args.model,
+        judges=list(args.judge),
+        model_args=_key_values(args.model_args, "-M"),
+        judge_args=_key_values(args.judge_args, "-J"),
+        seed=args.seed,
+        max_connections=args.max_connections,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from utility_gap.pipeline.run import PipelineError, format_plan, plan, run as run_pipeline, validate
+
+    config = config_from_args(args)
+    try:
+        validate(config)
+        if args.dry_run:
+            print(format_plan(config, plan(config)))
+            return 0
+        if config.judges and len(config.judges) < config.preset.judges:
+            print(f"Note: preset '{config.preset.name}' expects {config.preset.judges} judges; {len(config.judges)} given.")
+        report = run_pipeline(config)
+    except PipelineError as ex:
+        raise CommandError(str(ex)) from None
+    print(f"Report written: {report}")
+    return 0

@@ -1,0 +1,99 @@
+"""The run presets: what `utility-gap run --preset demo|paper` asks for.
+
+`demo` is small enough for a laptop and the embedded 135M model (a few minutes on 2
+cores); `paper` is the published scale: four domains, 30 items x four tasks, the
+standard contrasts, three judges, and as many repeats as the power planner says a
+win rate of 0.5 +- `effect` needs in every cell at family-wise alpha.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from utility_gap.analysis.power_planner import plan_power
+from utility_gap.solvers.contrasts import STANDARD_CONTRASTS
+
+WRITING_TASKS: tuple[str, ...] = ("essay", "grant_abstract", "incident_postmortem", "translation")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Every setting of a run that is not the models."""
+
+    name: str
+    domains: tuple[str, ...]
+    tasks: tuple[str, ...]
+    contrasts: tuple[str, ...]
+    items: int  # items per writing task
+    repeats: int  # generations per (item, contrast, draw)
+    draws: int  # outcome draws per item for utility contrasts
+    k: int  # Stage 1 draws per presentation order
+    rounds: int  # Stage 1 rounds
+    budget: int | None  # Stage 1 training pairs (None: about 2 n log2 n)
+    ranking_subsets: int  # direct-ranking prompts per domain (second method)
+    ranking_size: int
+    controls: int | None  # judge-control samples (None: all)
+    max_tokens: int  # per generated output
+    judges: int  # judges the preset expects (a warning if fewer are given)
+    effect: float  # smallest win-rate effect of interest the preset is powered for
+
+    def with_overrides(self, **changes: object) -> "Preset":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+DEMO = Preset(
+    name="demo",
+    domains=("demo",),
+    tasks=WRITING_TASKS,
+    contrasts=("exhort_vs_neutral", "utility_high_vs_utility_low"),
+    items=1,
+    repeats=1,
+    draws=1,
+    k=1,
+    rounds=2,
+    budget=50,  # of 66 pairs, leaving 16 held out
+    ranking_subsets=3,
+    ranking_size=6,
+    controls=4,
+    max_tokens=160,
+    judges=1,
+    effect=0.25,
+)
+
+
+def paper_preset(effect: float = 0.1, ties: float = 0.2) -> Preset:
+    """The published scale, with repeats from the power planner.
+
+    Cells are (task x domain) for the utility contrasts, the largest family; a cell
+    gets `items x draws x repeats` judged pairs.
+    """
+    items, draws, domains = 30, 2, 4
+    plan = plan_power(effect=effect, cells=len(WRITING_TASKS) * domains, ties=ties)
+    repeats = max(1, math.ceil(plan.pairs_per_cell / (items * draws)))
+    return Preset(
+        name="paper",
+        domains=("countries", "religions", "animals", "policies"),
+        tasks=WRITING_TASKS,
+        contrasts=STANDARD_CONTRASTS,
+        items=items,
+        repeats=repeats,
+        draws=draws,
+        k=5,
+        rounds=4,
+        budget=None,
+        ranking_subsets=40,
+        ranking_size=10,
+        controls=None,
+        max_tokens=1200,
+        judges=3,
+        effect=effect,
+    )
+
+
+def get_preset(name: str) -> Preset:
+    if name == "demo":
+        return DEMO
+    if name == "paper":
+        return paper_preset()
+    raise ValueError(f"Unknown preset '{name}'. Use --preset demo or --preset paper.")

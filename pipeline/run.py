@@ -1,0 +1,353 @@
+"""The whole experiment in one resumable run: Stage 1 -> Stages 2-3 -> Stage 4.
+
+Layout of `--out DIR`:
+
+    DIR/logs/elicitation/<domain>/   Stage 1 rounds (one Inspect log per round)
+    DIR/logs/tasks/                  one Inspect eval set: the ranking task, the writing
+                                     tasks (utility contrasts once per domain) and the
+                                     judge controls
+    DIR/utilities/                   a utilities file per (model, domain)
+    DIR/report/                      the Stage 4 report
+
+Resuming: Stage 1 skips rounds whose logs finished; the eval set reuses every finished
+sample of an interrupted eval (Inspect's eval-set retry semantics), so a rerun of the
+same command neither repeats nor duplicates work. The report is rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from inspect_ai import Task, eval_set
+from inspect_ai.model import Model, get_model
+
+from utility_gap.analysis.elicitation_rounds import ElicitationPlan, run_elicitation
+from utility_gap.analysis.pair_selection import default_budget, default_heldout
+from utility_gap.analysis.report import ReportSettings, write_report
+from utility_gap.analysis.utilities_file import utilities_from_fit, utilities_path, write_utilities
+from utility_gap.evals.judge_controls import judge_controls
+from utility_gap.evals.outcomes import load_outcomes
+from utility_gap.evals.preference import preference_ranking
+from utility_gap.evals.task_items import load_task_items
+from utility_gap.evals.writing import essay, grant_abstract, incident_postmortem, translation
+from utility_gap.models.embedded import EMBEDDED_MODEL, embedded_model
+from utility_gap.pipeline.presets import WRITING_TASKS, Preset
+from utility_gap.solvers.contrasts import parse_contrasts
+
+
+WRITING_TASK_FUNCTIONS = {
+    "essay": essay,
+    "grant_abstract": grant_abstract,
+    "incident_postmortem": incident_postmortem,
+    "translation": translation,
+}
+
+
+class PipelineError(ValueError):
+    """A run that cannot start; raised before any model call."""
+
+
+@dataclass
+class RunConfig:
+    """A validated run: models, preset (with overrides) and where everything goes."""
+
+    out: Path
+    preset: Preset
+    model: str | None = None  # None: the embedded default model
+    judges: list[str] = field(default_factory=list)
+    model_args: dict[str, Any] = field(default_factory=dict)
+    judge_args: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    max_connections: int | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.model is None
+
+    @property
+    def subject(self) -> str:
+        return self.model or EMBEDDED_MODEL
+
+    @property
+    def utility_contrasts(self) -> list[str]:
+        return [c.name for c in parse_contrasts(list(self.preset.contrasts)) if c.uses_utilities]
+
+    @property
+    def plain_contrasts(self) -> list[str]:
+        return [c.name for c in parse_contrasts(list(self.preset.contrasts)) if not c.uses_utilities]
+
+
+# -- validation: everything that can be checked before a model is called --------------------
+
+
+def validate(config: RunConfig) -> None:
+    preset = config.preset
+    unknown = [t for t in preset.tasks if t not in WRITING_TASKS]
+    if unknown:
+        raise PipelineError(f"Unknown task(s) {', '.join(unknown)} in --tasks; choose from {', '.join(WRITING_TASKS)}.")
+    if not preset.tasks:
+        raise PipelineError("--tasks is empty; name at least one of " + ", ".join(WRITING_TASKS) + ".")
+    try:
+        parse_contrasts(list(preset.contrasts))
+    except ValueError as ex:
+        raise PipelineError(f"--contrasts: {ex}") from None
+    for domain in preset.domains:
+        try:
+            load_outcomes(domain)
+        except ValueError as ex:
+            raise PipelineError(f"--domains: {ex}") from None
+    for task in preset.tasks:
+        available = len(load_task_items(task))
+        if preset.items > available:
+            raise PipelineError(f"--items {preset.items}: task '{task}' has only {available} items.")
+    for name in ("items", "repeats", "draws", "k", "rounds", "max_tokens"):
+        if getattr(preset, name) < 1:
+            raise PipelineError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(preset, name)}).")
+    _check_writable(config.out)
+    if not config.embedded:
+        _check_model(config.subject, config.model_args, "--model")
+        for judge in config.judges:
+            _check_model(judge, config.judge_args, "--judge")
+        if config.subject.startswith("simulated/") and not config.judges:
+            role = config.subject.split("/", 1)[1]
+            if role not in ("any",):
+                raise PipelineError(
+                    f"{config.subject} cannot judge, and with no --judge the panel falls back to the model "
+                    "under test. Pass --judge simulated/judge (three times for a panel of three)."
+                )
+        if config.subject.startswith("simulated/") and config.subject.split("/", 1)[1] not in ("subject", "any"):
+            raise PipelineError(
+                f"{config.subject} cannot both choose (Stage 1) and write (Stage 2); use --model simulated/subject."
+            )
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
+            pass
+    except OSError as ex:
+        raise PipelineError(f"--out {out} is not a writable directory ({ex.strerror or ex}).") from None
+
+
+def _check_model(name: str, args: dict[str, Any], flag: str) -> None:
+    """Build the model (checks provider, arguments, API keys) and reach a local server."""
+    if "/" not in name:
+        raise PipelineError(f"{flag} {name}: a model is named provider/model, e.g. openai/gpt-4o-mini.")
+    try:
+        model = get_model(name, memoize=False, **(args if name.startswith("simulated/") or flag == "--model" else {}))
+    except Exception as ex:  # the provider's own message says what is wrong
+        raise PipelineError(f"{flag} {name}: {ex}") from None
+    base_url = getattr(model.api, "base_url", None)
+    if base_url:
+        _check_reachable(base_url, name, flag)
+
+
+def _check_reachable(base_url: str, name: str, flag: str) -> None:
+    url = urlparse(base_url)
+    if not url.hostname:
+        return
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=5):
+            pass
+    except OSError as ex:
+        raise PipelineError(
+            f"{flag} {name}: cannot reach {base_url} ({ex.strerror or ex}). Start the server or fix its base URL."
+        ) from None
+
+
+# -- the plan (also what --dry-run prints) -------------------------------------------------
+
+
+@dataclass
+class Plan:
+    evals: int
+    samples: dict[str, int]
+    calls: dict[str, int]  # estimated model calls per model (before retries)
+    lines: list[str]
+
+
+def plan(config: RunConfig) -> Plan:
+    """Count evals, samples and model calls without calling a model."""
+    p = config.preset
+    subject, judges = config.subject, (config.judges or [config.subject])
+    calls: dict[str, int] = {subject: 0}
+    for judge in judges:
+        calls.setdefault(judge, 0)
+    samples: dict[str, int] = {}
+    lines: list[str] = []
+    evals = 0
+    for domain in p.domains:
+        n = len(load_outcomes(domain))
+        budget = min(p.budget or default_budget(n), n * (n - 1) // 2)
+        heldout = min(default_heldout(budget, n), n * (n - 1) // 2 - budget)
+        pairs = budget + heldout
+        samples[f"stage1 {domain}"] = pairs
+        calls[subject] += pairs * 2 * p.k
+        evals += p.rounds
+        lines.append(
+            f"Stage 1  {domain}: {n} outcomes, {budget} training + {heldout} held-out pairs, "
+            f"both orders x k={p.k}, {p.rounds} rounds"
+        )
+        samples[f"ranking {domain}"] = p.ranking_subsets
+        calls[subject] += p.ranking_subsets
+        evals += 1
+    for task in p.tasks:
+        pairs = p.items * p.repeats * (len(config.plain_contrasts) + len(config.utility_contrasts) * p.draws * len(p.domains))
+        samples[task] = pairs
+        calls[subject] += 2 * pairs
+        for judge in judges:
+            calls[judge] += 2 * pairs  # both presentation orders
+        evals += (1 if config.plain_contrasts else 0) + (len(p.domains) if config.utility_contrasts else 0)
+        lines.append(f"Stage 2-3 {task}: {pairs} judged pairs ({p.items} items x {p.repeats} repeats)")
+    controls = p.controls if p.controls is not None else _control_count()
+    samples["judge_controls"] = controls
+    for judge in judges:
+        calls[judge] += 2 * controls
+    evals += 1
+    lines.append(f"Judge controls: {controls} intact-vs-damaged pairs")
+    return Plan(evals=evals, samples=samples, calls=calls, lines=lines)
+
+
+def _control_count() -> int:
+    return len(judge_controls().dataset)
+
+
+def format_plan(config: RunConfig, the_plan: Plan) -> str:
+    out = [f"Plan for preset '{config.preset.name}' -> {config.out}"]
+    out.append(f"  model under test: {config.subject}{' (embedded, started for the run)' if config.embedded else ''}")
+    out.append(f"  judges: {', '.join(config.judges) if config.judges else config.subject + ' (the model under test)'}")
+    out += [f"  {line}" for line in the_plan.lines]
+    out.append(f"  evals: {the_plan.evals}; samples: {sum(the_plan.samples.values())}")
+    for model, count in the_plan.calls.items():
+        out.append(f"  estimated model calls, {model}: {count}")
+    return "\n".join(out)
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _subject_server(config: RunConfig) -> Iterator[None]:
+    if not config.embedded:
+        yield
+        return
+    with embedded_model(log_dir=config.out / "logs"):
+        yield
+
+
+def _say(message: str) -> None:
+    print(f"[utility-gap] {message}", file=sys.stderr, flush=True)
+
+
+def run(config: RunConfig) -> Path:
+    """Run or resume every stage; returns the report's path."""
+    validate(config)
+    p = config.preset
+    logs = config.out / "logs"
+    max_connections = config.max_connections or (1 if config.embedded else None)
+    with _subject_server(config):
+        subject: str | Model = config.subject
+        if config.model_args:
+            subject = get_model(config.subject, **config.model_args)
+        judges = [get_model(j, **config.judge_args) for j in config.judges]
+
+        utilities: dict[str, Path] = {}
+        for domain in p.domains:
+            _say(f"Stage 1: eliciting preferences over '{domain}'")
+            result = run_elicitation(
+                ElicitationPlan(
+                    model=config.subject,
+                    domain=domain,
+                    log_dir=logs / "elicitation" / domain,
+                    k=p.k,
+                    budget=p.budget,
+                    rounds=p.rounds,
+                    seed=config.seed,
+                    model_args=config.model_args,
+                    max_connections=max_connections,
+                )
+            )
+            uf = utilities_from_fit(result.fit, config.subject, result.domain, result.texts, result.logs)
+            utilities[domain] = write_utilities(utilities_path(config.out / "utilities", config.subject, result.domain), uf)
+            verdict = "informative" if uf.informative else "UNINFORMATIVE: " + "; ".join(uf.uninformative_reasons)
+            _say(
+                f"Stage 1: '{domain}' {result.rounds_run} rounds run, {result.rounds_reused} reused, "
+                f"{result.calls} choices; held-out accuracy {uf.metrics.get('heldout_accuracy')}; {verdict}"
+            )
+
+        tasks = _stage23_tasks(config, utilities)
+        _say(f"Stages 2-3: {len(tasks)} evals (ranking, writing tasks, judge controls) -> {logs / 'tasks'}")
+        roles = {"judge": judges} if judges else None
+        success, _ = eval_set(
+            tasks,
+            log_dir=str(logs / "tasks"),
+            model=subject,
+            model_roles=roles,
+            max_connections=max_connections,
+            retry_attempts=2,
+            retry_wait=1,
+            fail_on_error=0.1,
+            log_dir_allow_dirty=True,
+            display=os.environ.get("UTILITY_GAP_DISPLAY") or None,
+        )
+        if not success:
+            _say("Stages 2-3: some evals did not finish; the report uses what finished (rerun to resume).")
+
+    _say("Stage 4: writing the report")
+    report = write_report(logs, config.out / "report", ReportSettings(seed=config.seed, utilities_dir=config.out / "utilities"))
+    _say(f"Report: {report}")
+    return report
+
+
+@contextlib.contextmanager
+def _ambient_model(model: str) -> Iterator[None]:
+    """Tasks with utility arms check the utilities file against `get_model()` when built."""
+    previous = os.environ.get("INSPECT_EVAL_MODEL")
+    os.environ["INSPECT_EVAL_MODEL"] = model
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("INSPECT_EVAL_MODEL", None)
+        else:
+            os.environ["INSPECT_EVAL_MODEL"] = previous
+
+
+def _stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[Task]:
+    with _ambient_model(config.subject):
+        return _build_stage23_tasks(config, utilities)
+
+
+def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[Task]:
+    p = config.preset
+    common = dict(items=p.items, repeats=p.repeats, seed=config.seed, max_tokens=p.max_tokens)
+    tasks: list[Task] = [
+        preference_ranking(domain=domain, subsets=p.ranking_subsets, size=p.ranking_size, seed=config.seed)
+        for domain in p.domains
+    ]
+    for name in p.tasks:
+        if config.plain_contrasts:
+            tasks.append(WRITING_TASK_FUNCTIONS[name](contrast=config.plain_contrasts, **common))
+        if config.utility_contrasts:
+            for domain, path in utilities.items():
+                tasks.append(
+                    WRITING_TASK_FUNCTIONS[name](
+                        contrast=config.utility_contrasts, utilities=str(path), domain=domain, draws=p.draws, **common
+                    )
+                )
+    controls = judge_controls(seed=config.seed)
+    if p.controls is not None:
+        controls.dataset = controls.dataset[: p.controls]
+    tasks.append(controls)
+    return tasks

@@ -1,0 +1,59 @@
+"""The real embedded model (SmolLM2-135M on llama.cpp) drives the real path.
+
+Marked `embedded`: these start a llama.cpp server (about a second) and make a handful
+of real model calls. Deselect with `-m "not embedded"` on a machine without the
+`local` extra; CI installs it and runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from inspect_ai.log import list_eval_logs, read_eval_log
+
+from utility_gap.models.embedded import BASE_URL_ENV, EMBEDDED_MODEL, embedded_model, start_embedded_server
+
+pytestmark = pytest.mark.embedded
+
+
+@pytest.fixture(scope="module")
+def server():
+    with embedded_model() as running:
+        yield running
+
+
+def test_server_stops_by_pid() -> None:
+    server = start_embedded_server()
+    pid = server.pid
+    assert server.alive()
+    server.stop()
+    assert not server.alive()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_inspect_eval_runs_forced_choices_on_the_embedded_model(server, tmp_path: Path) -> None:
+    env = {**os.environ, BASE_URL_ENV: server.base_url}
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "utility_gap/preference_elicitation",
+        "--model", EMBEDDED_MODEL,
+        "-T", "domain=demo", "-T", "k=1", "--limit", "3",
+        "--max-connections", "1", "--max-tokens", "8",
+        "--log-dir", str(tmp_path), "--display", "plain",
+    ]
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    (info,) = list_eval_logs(str(tmp_path))
+    log = read_eval_log(info)
+    assert log.status == "success"
+    assert log.eval.model == EMBEDDED_MODEL
+    assert log.samples and len(log.samples) == 3
+    # Every sample made real calls in both orders and recorded each answer, parsed or not.
+    for sample in log.samples:
+        outputs = [e for e in sample.events if e.event == "model"]
+        assert len(outputs) >= 2
+        assert all(e.output.completion is not None for e in outputs)

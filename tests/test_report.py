@@ -1,0 +1,205 @@
+"""The report folder renders, links resolve, tables are readable, and limits are stated plainly."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from utility_gap.analysis import figures
+from utility_gap.analysis.frames import FrameError, read_frames
+from utility_gap.analysis.report import ReportError, ReportSettings, write_report
+from utility_gap.analysis.synthetic_logs import SyntheticRun, write_synthetic_logs
+from utility_gap.analysis.utilities_file import UtilitiesFile, write_utilities
+from utility_gap.pipeline import cmd_report
+from utility_gap.pipeline.cli import CommandError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def planted_logs(log_dir: Path) -> list[str]:
+    """A planted effect (exhort +0.8), a planted null (amount 0.0) and a utility contrast."""
+    runs = [
+        SyntheticRun(task=task, contrast=contrast, shift=shift, n_items=20, repeats=2, seed=seed, flag_rate=0.02)
+        for seed, (task, contrast, shift) in enumerate(
+            [
+                ("essay", "exhort_vs_neutral", 0.8),
+                ("grant_abstract", "exhort_vs_neutral", 0.8),
+                ("essay", "amount_high_vs_amount_low", 0.0),
+                ("grant_abstract", "amount_high_vs_amount_low", 0.0),
+                ("essay", "utility_high_vs_utility_low", 0.0),
+            ]
+        )
+    ]
+    return write_synthetic_logs(str(log_dir), runs)
+
+
+def cli(argv: list[str]) -> int:
+    """`utility-gap report ...` as the CLI runs it: user errors become exit status 2."""
+    parser = argparse.ArgumentParser(prog="utility-gap report")
+    cmd_report.add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return cmd_report.run(args)
+    except CommandError:
+        return 2
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    planted_logs(root / "logs")
+    assert cli([str(root / "logs"), "--out", str(root / "out")]) == 0
+    return root / "out"
+
+
+def test_every_link_resolves_every_csv_reads_and_figures_are_pngs(report: Path) -> None:
+    text = (report / "report.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    links = re.findall(r"(?<!!)\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(images) >= 4  # two lollipops, side by side, dose-response
+    for target in images + links:
+        assert not Path(target).is_absolute()
+        assert (report / target).is_file(), target
+    for image in images:
+        data = (report / image).read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 5_000, image
+        assert (report / image).with_suffix(".svg").stat().st_size > 1_000
+    csvs = [link for link in links if link.endswith(".csv")]
+    on_disk = {p.relative_to(report).as_posix() for p in (report / "tables").glob("*.csv")}
+    assert set(csvs) == on_disk  # every table written is linked, every link is written
+    for csv in csvs:
+        assert len(pd.read_csv(report / csv).columns) > 0
+    for heading in ("## What was run", "## Exclusions", "## Win rates", "## Judges", "## Dose-response"):
+        assert heading in text
+
+
+def test_planted_effect_is_significant_and_planted_null_is_not(report: Path) -> None:
+    table = pd.read_csv(report / "tables" / "win_rates.csv")
+    exhort = table[table["contrast"] == "exhort_vs_neutral"]
+    null = table[table["contrast"] == "amount_high_vs_amount_low"]
+    assert len(exhort) == 2 and len(null) == 2
+    assert (exhort["win_rate"] > 0.5).all() and exhort["significant_holm"].all()
+    assert not null["significant_holm"].any()
+    text = (report / "report.md").read_text()
+    assert re.search(r"\*\*exhort_vs_neutral\*\*.*side a significantly better in 2", text)
+    assert re.search(r"\*\*amount_high_vs_amount_low\*\*.*side a significantly better in 0", text)
+
+
+def test_settings_exclusions_and_judges_come_from_the_logs(report: Path) -> None:
+    text = (report / "report.md").read_text()
+    frames = read_frames(report.parent / "logs")
+    assert f"Judged pairs read: {len(frames.pairs)}" in text
+    for judge in ("simulated/judge-1", "simulated/judge-2", "simulated/judge-3"):
+        assert judge in text
+    exclusions = pd.read_csv(report / "tables" / "exclusions.csv").set_index("flag")
+    for flag in ("empty", "truncated", "refusal", "leak"):
+        assert exclusions.loc[flag, "n_flagged"] == frames.pairs[f"flag_{flag}"].sum()
+    flagged = frames.pairs[["flag_empty", "flag_truncated", "flag_refusal", "flag_leak"]].any(axis=1).sum()
+    assert flagged > 0 and exclusions.loc["any (excluded)", "n_flagged"] == flagged
+    win = pd.read_csv(report / "tables" / "win_rates.csv")
+    assert win["n_total"].sum() == len(frames.pairs) - flagged
+    logs = pd.read_csv(report / "tables" / "logs.csv")
+    assert len(logs) == 5 and logs["task_args"].str.contains("repeats=2").all()
+    assert "The panel was not validated on judge controls" in text
+
+
+def test_keeping_flagged_pairs_changes_the_denominator(tmp_path: Path, report: Path) -> None:
+    assert cli([str(report.parent / "logs"), "--out", str(tmp_path / "all"), "--exclude-flags", "none"]) == 0
+    kept_all = pd.read_csv(tmp_path / "all" / "tables" / "win_rates.csv")["n_total"].sum()
+    excluded = pd.read_csv(report / "tables" / "win_rates.csv")["n_total"].sum()
+    assert kept_all == len(read_frames(report.parent / "logs").pairs) > excluded
+
+
+def test_a_judge_that_always_answers_the_same_and_tiny_n_are_stated(tmp_path: Path) -> None:
+    write_synthetic_logs(str(tmp_path / "logs"), [SyntheticRun(n_items=4, always="1", seed=9)])
+    write_report(tmp_path / "logs", tmp_path / "out")
+    text = (tmp_path / "out" / "report.md").read_text()
+    cautions = text.split("## What the data cannot support")[1].split("## What was run")[0]
+    assert "answered '1' in every presentation" in cautions
+    assert "Every analysed pair is a tie" in cautions
+    assert "fewer than 10 decisive pairs" in cautions
+    assert "cannot say: only 0 decisive pair(s)" in text
+
+
+def test_rerun_replaces_the_report_atomically_and_a_failed_run_keeps_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_synthetic_logs(str(tmp_path / "logs"), [SyntheticRun(n_items=12, shift=0.8, seed=10)])
+    out = tmp_path / "out"
+    write_report(tmp_path / "logs", out, ReportSettings(margin=0.05))
+    assert "margin ±0.05" in (out / "report.md").read_text()
+    (out / "tables" / "stale.csv").write_text("x\n1\n")
+    write_report(tmp_path / "logs", out, ReportSettings(margin=0.1))
+    assert "margin ±0.1" in (out / "report.md").read_text()
+    assert not (out / "tables" / "stale.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs", "out"]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("figure failed")
+
+    monkeypatch.setattr(figures, "win_rate_lollipop", broken)
+    with pytest.raises(RuntimeError, match="figure failed"):
+        write_report(tmp_path / "logs", out, ReportSettings(margin=0.2))
+    assert "margin ±0.1" in (out / "report.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs", "out"]
+
+
+def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match="does not exist"):
+        cmd_report.run(argparse.Namespace(logdir=str(tmp_path / "missing"), out=str(out), exclude_flags=(),
+                                          margin=0.05, alpha=0.05, utilities=None, scorer=None))
+    assert cli([str(tmp_path / "missing"), "--out", str(out)]) == 2
+    (tmp_path / "empty").mkdir()
+    assert cli([str(tmp_path / "empty"), "--out", str(out)]) == 2
+    with pytest.raises(FrameError, match="No Inspect logs"):
+        write_report(tmp_path / "empty", out)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    with pytest.raises(SystemExit):
+        cli([str(tmp_path / "empty"), "--out", str(out), "--exclude-flags", "leak,typo"])
+    assert "unknown flag(s) typo" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli([str(tmp_path / "empty"), "--out", str(out), "--margin", "0.7"])
+
+
+def test_refuses_to_replace_a_directory_that_is_not_a_report(tmp_path: Path) -> None:
+    write_synthetic_logs(str(tmp_path / "logs"), [SyntheticRun(n_items=4, seed=11)])
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(ReportError, match="refusing to replace"):
+        write_report(tmp_path / "logs", precious)
+    assert (precious / "notes.txt").read_text() == "keep me"
+
+
+def test_utilities_files_give_elicitation_diagnostics_with_reasons(tmp_path: Path) -> None:
+    write_synthetic_logs(str(tmp_path / "logs"), [SyntheticRun(n_items=6, seed=12)])
+    metrics = {
+        "train_accuracy": 0.52, "train_log_loss": 0.69, "heldout_accuracy": 0.49, "heldout_log_loss": 0.70,
+        "intransitive_triad_share": 0.3, "position_bias": 0.9, "n_pairs": 40, "n_heldout_pairs": 10,
+        "n_choices": 400, "n_refusal": 3, "n_unparseable": 5, "unparseable_policy": "skip",
+    }
+    outcomes = [{"id": f"demo/o{i}", "text": f"Outcome {i}.", "mean": float(i - 2), "variance": 1.0, "n_comparisons": 4}
+                for i in range(5)]
+    reason = "held-out accuracy 0.49 is not above chance"
+    write_utilities(tmp_path / "utilities" / "a.json", UtilitiesFile(
+        model="simulated/chooser", domain="demo", outcomes=outcomes, metrics=metrics, informative=False,
+        uninformative_reasons=[reason]))
+    ranking = [dict(o, mean=float(4 - i)) for i, o in enumerate(reversed(outcomes))]
+    write_utilities(tmp_path / "utilities" / "b.json", UtilitiesFile(
+        model="simulated/chooser", domain="demo", outcomes=ranking, metrics=metrics, informative=True,
+        method="ranking"))
+    (tmp_path / "utilities" / "notes.json").write_text("{}")
+    write_report(tmp_path / "logs", tmp_path / "out", ReportSettings(utilities_dir=tmp_path / "utilities"))
+    text = (tmp_path / "out" / "report.md").read_text()
+    diagnostics = pd.read_csv(tmp_path / "out" / "tables" / "elicitation_diagnostics.csv")
+    assert sorted(diagnostics["file"]) == ["a.json", "b.json"]
+    assert reason in text and "uninformative" in text
+    assert "`notes.json`" in text  # a JSON that is not a utilities file is named, not silently ignored
+    assert "Spearman 1.00 over 5 outcomes" in text
+    assert (tmp_path / "out" / "figures" / "utility_methods__simulated-chooser__demo.png").stat().st_size > 5_000
