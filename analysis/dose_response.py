@@ -28,10 +28,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
+from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from utility_gap.analysis.win_rates import FrameError, check_winners, require_columns
 
 DEFAULT_FIXED_EFFECTS = ("model", "task", "domain")
+MIN_PAIRS = 10
 DOSE_COLUMNS = (
     "spec", "n", "n_tie", "n_no_utility", "n_zero_diff", "fe_used", "fe_dropped", "cov_type",
     "intercept", "slope", "se", "ci_low", "ci_high", "p_value", "converged",
@@ -70,7 +72,14 @@ def _fit(data: pd.DataFrame, fe: list[str], cluster: str | None, alpha: float) -
         fit_kwargs.update(cov_type="cluster", cov_kwds={"groups": groups})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence trouble is reported in `converged`
-        result = smf.logit(formula, data=data).fit(**fit_kwargs)
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        try:
+            result = smf.logit(formula, data=data).fit(**fit_kwargs)
+        except (PerfectSeparationError, PerfectSeparationWarning):
+            raise FrameError(
+                f"dose-response: {formula!r} perfectly separates who wins ({len(data)} pairs), so the "
+                f"slope is not estimable; add pairs or drop fixed effects with few pairs per level."
+            ) from None
     low, high = result.conf_int(alpha=alpha).loc["utility_gap"]
     return {
         "intercept": float(result.params["Intercept"]),
@@ -101,7 +110,7 @@ def dose_response(
     fixed_effects = list(fixed_effects)
     data, counts = high_side_frame(pairs, contrasts)
     require_columns(data, fixed_effects + ([cluster] if cluster else []), "judged-pairs frame")
-    if len(data) < 3 or data["utility_gap"].nunique() < 2 or data["high_wins"].nunique() < 2:
+    if len(data) < MIN_PAIRS or data["utility_gap"].nunique() < 2 or data["high_wins"].nunique() < 2:
         raise FrameError(
             f"dose-response needs decisive pairs with at least two different utility gaps and both "
             f"outcomes; got {len(data)} usable rows (dropped: {counts}). Run a utility contrast "

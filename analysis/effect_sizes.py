@@ -81,7 +81,7 @@ def net_scores(
     check_winners(pairs)
     scored = pairs.assign(_net=pairs["winner"].map(NET_SCORE))
     rows = []
-    groups = scored.groupby(by, sort=True) if by else [((), scored)]
+    groups = scored.groupby(by, sort=True, dropna=False) if by else [((), scored)]
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         values = group["_net"].to_numpy(dtype=float)
@@ -90,7 +90,7 @@ def net_scores(
         row["net_score"] = values.mean()
         if len(values) >= 2:
             d = DescrStatsW(values)
-            row["net_sd"] = d.std
+            row["net_sd"] = values.std(ddof=1)
             row["net_ci_low"], row["net_ci_high"] = d.tconfint_mean(alpha=alpha)
         else:
             row["net_sd"] = row["net_ci_low"] = row["net_ci_high"] = np.nan
@@ -111,7 +111,7 @@ def output_scores(outputs: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame
         raise FrameError(f"outputs frame: column 'side' must be 'a' or 'b'; found {sorted(outputs.loc[bad, 'side'].astype(str).unique())}.")
     scores = pd.to_numeric(outputs["score"], errors="coerce")
     frame = outputs.assign(_score=scores, _missing=scores.isna())
-    out = frame.groupby(keys, sort=True).agg(
+    out = frame.groupby(keys, sort=True, dropna=False).agg(
         score=("_score", "mean"), n_scores=("_score", "count"), n_missing=("_missing", "sum")
     ).reset_index()
     out["n_missing"] = out["n_missing"].astype(int)
@@ -140,7 +140,7 @@ def rubric_effect_sizes(
     rng = np.random.default_rng(seed)
     q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
     rows = []
-    grouped = complete.groupby(level=by, sort=True) if by else [((), complete)]
+    grouped = complete.groupby(level=by, sort=True, dropna=False) if by else [((), complete)]
     for key, group in grouped:
         key = key if isinstance(key, tuple) else (key,)
         a, b = group["a"].to_numpy(float), group["b"].to_numpy(float)
@@ -174,7 +174,8 @@ def _count_in_group(frame: pd.DataFrame, by: list[str], key: tuple) -> int:
     index = frame.index.droplevel("pair_key")
     mask = np.ones(len(frame), dtype=bool)
     for name, value in zip(by, key):
-        mask &= index.get_level_values(name) == value
+        level = index.get_level_values(name)
+        mask &= level.isna() if pd.isna(value) else level == value
     return int(mask.sum())
 
 
@@ -252,9 +253,9 @@ def judge_icc(outputs: pd.DataFrame, by: Sequence[str] = (), alpha: float = 0.05
     by = list(by)
     require_columns(outputs, list(dict.fromkeys(list(OUTPUT_COLUMNS) + by)), "outputs frame")
     scores = outputs.assign(score=pd.to_numeric(outputs["score"], errors="coerce"))
-    per_judge = scores.groupby(by + ["pair_key", "side", "judge"], sort=True)["score"].mean().reset_index()
+    per_judge = scores.groupby(by + ["pair_key", "side", "judge"], sort=True, dropna=False)["score"].mean().reset_index()
     rows = []
-    grouped = per_judge.groupby(by, sort=True) if by else [((), per_judge)]
+    grouped = per_judge.groupby(by, sort=True, dropna=False) if by else [((), per_judge)]
     for key, group in grouped:
         key = key if isinstance(key, tuple) else (key,)
         matrix = group.pivot(index=["pair_key", "side"], columns="judge", values="score")

@@ -234,6 +234,9 @@ def _run_round(plan: ElicitationPlan, run: str, r: int, pairs: list[Pair], domai
         metadata={"utility_gap": "elicitation", "run": run, "round": r, "domain": domain,
                   "k": plan.k, "seed": plan.seed},
         tags=["utility-gap", "elicitation", f"round-{r}"],
+        log_realtime=False,  # the realtime sample buffer costs more than the calls themselves
+        log_buffer=500,
+        score_display=False,
         **extra,
     )
     log = logs[0]

@@ -91,7 +91,14 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pandas as pd
 
-from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
+from inspect_ai.log import (
+    EvalLog,
+    EvalSample,
+    EvalSampleSummary,
+    list_eval_logs,
+    read_eval_log,
+    read_eval_log_sample_summaries,
+)
 
 FLAGS: tuple[str, ...] = ("empty", "truncated", "refusal", "leak")
 WINNERS: frozenset[str] = frozenset({"a", "b", "tie"})
@@ -101,6 +108,7 @@ CONTROLS_TASK = "judge_controls"
 INTACT_ARM = "intact"
 # Fields of EvalSample the frames never need; skipping them keeps 50k-sample reads fast.
 _EXCLUDED_FIELDS = {"messages", "events", "store", "attachments"}
+_BIG_LOG_BYTES = 20_000_000
 
 # column -> (dtype, nullable). The dtype is the pandas dtype after `_typed`.
 JUDGED_PAIRS_SCHEMA: dict[str, tuple[str, bool]] = {
@@ -277,10 +285,15 @@ class _LogRows:
     verdicts: list[dict[str, Any]]
     outputs: list[dict[str, Any]]
     controls: list[dict[str, Any]]
+    detail: bool = True  # per-judge rows (verdicts, rubric outputs, per-judge controls) wanted
     no_verdict: int = 0
 
 
-def _pairwise_score_name(sample: EvalSample, log: str, scorer: str | None) -> str | None:
+class _NeedFullSample(Exception):
+    """A sample summary lacks what the judged-pairs frame needs; read the full samples."""
+
+
+def _pairwise_score_name(sample: EvalSample | EvalSampleSummary, log: str, scorer: str | None) -> str | None:
     scores = sample.scores or {}
     if scorer is not None:
         return scorer if scorer in scores else None
@@ -299,7 +312,7 @@ def _pairwise_score_name(sample: EvalSample, log: str, scorer: str | None) -> st
     return names[0]
 
 
-def _need(metadata: dict[str, Any], key: str, log: str, sample: EvalSample, where: str) -> Any:
+def _need(metadata: dict[str, Any], key: str, log: str, sample: EvalSample | EvalSampleSummary, where: str) -> Any:
     if key not in metadata:
         raise FrameError(
             f"{log}: sample {sample.id} (epoch {sample.epoch}) has no {where}['{key}']; "
@@ -324,7 +337,7 @@ def _side_flags(score_md: dict[str, Any], sample_md: dict[str, Any]) -> dict[str
     return {side: (pair.get(side) or {}).get("flags") or {} for side in ("a", "b")}
 
 
-def _pair_rows(sample: EvalSample, score_name: str, log: str, model: str, partial: bool, rows: _LogRows) -> None:
+def _pair_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: str, model: str, partial: bool, rows: _LogRows) -> None:
     md = sample.metadata or {}
     for key in _REQUIRED_SAMPLE_FIELDS:
         _need(md, key, log, sample, "Sample.metadata")
@@ -333,7 +346,14 @@ def _pair_rows(sample: EvalSample, score_name: str, log: str, model: str, partia
     winner = smd.get("winner", score.answer)
     judges = _need(smd, "judges", log, sample, f"Score.metadata of '{score_name}'")
     pair_key = f"{log}::{sample.id}::{sample.epoch}"
-    _verdict_rows(judges, pair_key, model, md, rows)
+    if isinstance(judges, list):
+        n_judges, n_missing = len(judges), sum(1 for j in judges if j.get("verdict") is None)
+        if rows.detail:
+            _verdict_rows(judges, pair_key, model, md, rows)
+    elif "n_judges" in smd and "n_missing" in smd:  # a summary: the judges list was thinned away
+        n_judges, n_missing = int(smd["n_judges"]), int(smd["n_missing"])
+    else:
+        raise _NeedFullSample
     if winner is None:  # every judge missing: no panel verdict, counted, not a row
         rows.no_verdict += 1
         return
@@ -369,8 +389,8 @@ def _pair_rows(sample: EvalSample, score_name: str, log: str, model: str, partia
             "utility_diff": float(diff) if diff is not None else utility_a - utility_b,
             "winner": winner,
             "first_shown": smd.get("first_shown"),
-            "n_judges": len(judges),
-            "n_missing": sum(1 for j in judges if j.get("verdict") is None),
+            "n_judges": n_judges,
+            "n_missing": n_missing,
             **{
                 f"flag_{name}": bool((flags.get("a") or {}).get(name)) or bool((flags.get("b") or {}).get(name))
                 for name in FLAGS
@@ -382,7 +402,7 @@ def _pair_rows(sample: EvalSample, score_name: str, log: str, model: str, partia
     )
 
 
-def _output_rows(sample: EvalSample, log: str, model: str, rows: _LogRows) -> int:
+def _output_rows(sample: EvalSample | EvalSampleSummary, log: str, model: str, rows: _LogRows) -> int:
     """Rubric rows of one sample; returns how many."""
     md = sample.metadata or {}
     pair_key = f"{log}::{sample.id}::{sample.epoch}"
@@ -434,7 +454,7 @@ def _verdict_rows(
             )
 
 
-def _control_rows(sample: EvalSample, score_name: str, log: str, rows: _LogRows) -> None:
+def _control_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: str, rows: _LogRows) -> None:
     md = sample.metadata or {}
     sides = [side for side in ("a", "b") if md.get(f"arm_{side}") == INTACT_ARM]
     if len(sides) != 1:
@@ -446,9 +466,8 @@ def _control_rows(sample: EvalSample, score_name: str, log: str, rows: _LogRows)
     damage = str(_need(md, "damage", log, sample, "Sample.metadata"))
     smd = (sample.scores or {})[score_name].metadata or {}
     pair_key = f"{log}::{sample.id}::{sample.epoch}"
-    verdicts = [("panel", smd.get("winner"))] + [
-        (str(j.get("judge")), j.get("verdict")) for j in smd.get("judges") or []
-    ]
+    judges = smd.get("judges") if rows.detail and isinstance(smd.get("judges"), list) else []
+    verdicts = [("panel", smd.get("winner"))] + [(str(j.get("judge")), j.get("verdict")) for j in judges]
     for judge, verdict in verdicts:
         rows.controls.append(
             {
@@ -462,14 +481,31 @@ def _control_rows(sample: EvalSample, score_name: str, log: str, rows: _LogRows)
         )
 
 
-def _read_log(path: str, base: str, kind: str, scorer: str | None) -> _LogRows:
+def _read_log(path: str, base: str, kind: str, scorer: str | None, detail: bool) -> _LogRows:
+    """Rows of one log: from sample summaries (fast) unless per-judge detail is wanted."""
+    if not detail:
+        try:
+            return _rows_of(path, base, kind, scorer, detail=False, full=False)
+        except _NeedFullSample:
+            pass
+    return _rows_of(path, base, kind, scorer, detail=detail, full=True)
+
+
+def _rows_of(path: str, base: str, kind: str, scorer: str | None, detail: bool, full: bool) -> _LogRows:
     log_name = Path(os.path.relpath(path, base)).as_posix()
     try:
-        log = read_eval_log(path, exclude_fields=_EXCLUDED_FIELDS)
+        if full:
+            # Skipping events/messages costs time (a streaming parse) but bounds memory;
+            # worth it only for big logs.
+            big = os.path.getsize(path) > _BIG_LOG_BYTES
+            log = read_eval_log(path, exclude_fields=_EXCLUDED_FIELDS if big else None)
+            samples: Sequence[EvalSample | EvalSampleSummary] = log.samples or []
+        else:
+            log = read_eval_log(path, header_only=True)
+            samples = read_eval_log_sample_summaries(path)
     except Exception as ex:  # a corrupt or unreadable file: name it
         raise FrameError(f"Could not read log '{path}': {ex}") from ex
     spec = log.eval
-    samples = log.samples or []
     n_expected = len(spec.dataset.sample_ids or []) * (spec.config.epochs or 1) or (spec.dataset.samples or 0)
     partial = log.status != "success" or len(samples) < n_expected
     summary_args = dict(
@@ -490,12 +526,12 @@ def _read_log(path: str, base: str, kind: str, scorer: str | None) -> _LogRows:
         },
         generate_config=spec.model_generate_config.model_dump(exclude_none=True),
     )
-    rows = _LogRows(summary=None, pairs=[], verdicts=[], outputs=[], controls=[])  # type: ignore[arg-type]
+    rows = _LogRows(summary=None, pairs=[], verdicts=[], outputs=[], controls=[], detail=detail)  # type: ignore[arg-type]
     unscored = 0
     used_scorer = ""
     for sample in samples:
         name = _pairwise_score_name(sample, log_name, scorer)
-        n_outputs = _output_rows(sample, log_name, spec.model, rows) if kind == "pairs" else 0
+        n_outputs = _output_rows(sample, log_name, spec.model, rows) if kind == "pairs" and detail else 0
         if name is None:
             unscored += n_outputs == 0
             continue
@@ -553,12 +589,16 @@ def read_frames(
     *,
     scorer: str | None = None,
     workers: int | None = None,
+    detail: bool = True,
 ) -> Frames:
     """Read every frame from a log directory (or explicit log files) in one pass.
 
+    `detail=False` reads only sample summaries (about 10x faster on real logs, whose
+    samples carry every model call): the judged-pairs frame and the panel rows of the
+    controls frame are complete, the verdicts and outputs frames are empty.
     `scorer` picks the pairwise score when a log holds several (re-judged logs).
-    `workers` > 1 reads logs in parallel processes (default: up to 4 when there are
-    several large logs).
+    `workers` > 1 reads logs in parallel processes (default: up to 4 when the logs
+    are large).
     """
     files, base, explicit = _log_files(logs)
     if not files:
@@ -593,7 +633,7 @@ def read_frames(
             f"Logs of other tasks found: {listed}. Run a writing task first, e.g. "
             "`inspect eval utility_gap/essay --model ...`."
         )
-    results = _read_all(kinds, base, scorer, workers)
+    results = _read_all(kinds, base, scorer, workers, detail)
     pair_rows = [r for res in results for r in res.pairs]
     frames = Frames(
         pairs=_typed(pair_rows, JUDGED_PAIRS_SCHEMA),
@@ -610,20 +650,22 @@ def read_frames(
     return frames
 
 
-def _read_all(kinds: list[tuple[str, str]], base: str, scorer: str | None, workers: int | None) -> list[_LogRows]:
+def _read_all(
+    kinds: list[tuple[str, str]], base: str, scorer: str | None, workers: int | None, detail: bool
+) -> list[_LogRows]:
     sizes = sum(os.path.getsize(f) for f, _ in kinds)
     if workers is None:
         workers = min(4, os.cpu_count() or 1, len(kinds)) if sizes > 20_000_000 else 1
     if workers <= 1 or len(kinds) == 1:
-        return [_read_log(f, base, kind, scorer) for f, kind in kinds]
+        return [_read_log(f, base, kind, scorer, detail) for f, kind in kinds]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_read_log, f, base, kind, scorer) for f, kind in kinds]
+        futures = [pool.submit(_read_log, f, base, kind, scorer, detail) for f, kind in kinds]
         return [future.result() for future in futures]
 
 
 def judged_pairs_frame(log_dir: str | os.PathLike[str], *, scorer: str | None = None) -> pd.DataFrame:
-    """One row per judged pair (schema in this module's docstring)."""
-    return read_frames(log_dir, scorer=scorer).pairs
+    """One row per judged pair (schema in this module's docstring), from sample summaries."""
+    return read_frames(log_dir, scorer=scorer, detail=False).pairs
 
 
 def judge_verdicts_frame(log_dir: str | os.PathLike[str], *, scorer: str | None = None) -> pd.DataFrame:

@@ -36,13 +36,13 @@ VERDICTS_FRAME = "judge-verdicts frame"
 def _groups(frame: pd.DataFrame, by: list[str]):
     if not by:
         return [((), frame)]
-    return [((k if isinstance(k, tuple) else (k,)), g) for k, g in frame.groupby(by, sort=True)]
+    return [((k if isinstance(k, tuple) else (k,)), g) for k, g in frame.groupby(by, sort=True, dropna=False)]
 
 
 def judge_verdict_matrix(verdicts: pd.DataFrame) -> pd.DataFrame:
     """pair_key x judge matrix of each judge's combined verdict (one per pair and judge)."""
     require_columns(verdicts, ["pair_key", "judge", "judge_verdict"], VERDICTS_FRAME)
-    per_judge = verdicts.groupby(["pair_key", "judge"], sort=True)["judge_verdict"]
+    per_judge = verdicts.groupby(["pair_key", "judge"], sort=True, dropna=False)["judge_verdict"]
     n_distinct = per_judge.nunique(dropna=False)
     if (n_distinct > 1).any():
         bad = n_distinct[n_distinct > 1].index[0]
@@ -96,7 +96,7 @@ def order_consistency(verdicts: pd.DataFrame, by: Sequence[str] = ("judge",), al
     if bad.any():
         raise FrameError(f"{VERDICTS_FRAME}: 'order' must be 'ab' or 'ba'; found {sorted(verdicts.loc[bad, 'order'].astype(str).unique())}.")
     keys = list(dict.fromkeys(by + ["pair_key", "judge"]))
-    wide = verdicts.pivot_table(index=keys, columns="order", values="winner", aggfunc="first", dropna=False)
+    wide = verdicts.groupby(keys + ["order"], dropna=False, sort=True)["winner"].first().unstack("order")
     wide = wide.reindex(columns=["ab", "ba"])
     both = wide.notna().all(axis=1)
     wide = wide.assign(_both=both, _consistent=both & (wide["ab"] == wide["ba"])).reset_index()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import binom
@@ -109,7 +110,7 @@ def _validate(effect: float, cells: int, ties: float, alpha: float, power: float
         raise FrameError(f"power (--power) must be in (0, 1); got {power}.")
 
 
-def expected_power_with_ties(pairs: int, ties: float, power_at_n, spread: float = 6.0) -> float:
+def expected_power_with_ties(pairs: int, ties: float, power_at_n, spread: float = 5.0) -> float:
     """E[power(N)] with N ~ Binomial(pairs, 1 - ties) decisive pairs."""
     if ties == 0:
         return float(power_at_n(pairs))
@@ -142,6 +143,13 @@ def plan_power(
 ) -> PowerPlan:
     """Pairs per cell to detect a win rate of 0.5 + effect (and to confirm a null by TOST)."""
     _validate(effect, cells, ties, alpha, power)
+    return _plan(float(effect), int(cells), float(ties), float(alpha), float(power), bool(family_wise),
+                 tuple(int(i) for i in item_counts))
+
+
+@lru_cache(maxsize=256)
+def _plan(effect: float, cells: int, ties: float, alpha: float, power: float, family_wise: bool,
+          item_counts: tuple[int, ...]) -> PowerPlan:
     win_rate = 0.5 + effect
     per_test = alpha / cells if family_wise else alpha
     n_normal = normal_sample_size(win_rate, per_test, power)

@@ -171,6 +171,7 @@ def _settings_section(doc: _Doc, frames: Frames, log_dir: Path, settings: Report
         f"- Models under test: {', '.join(f'`{m}`' for m in sorted(pairs['model'].unique())) or 'none'}",
         f"- Tasks: {', '.join(sorted(pairs['task'].unique())) or 'none'}",
         f"- Contrasts: {', '.join(_ordered_contrasts(pairs['contrast'].unique()))}",
+        f"- Outcome domains: {', '.join(sorted(pairs['domain'].dropna().unique())) or 'none (no utility arms)'}",
         f"- Judges: {', '.join(f'`{j}`' for j in judges) or 'none recorded'}",
         f"- Judged pairs read: {len(pairs)}",
         f"- Exclusion flags applied: {', '.join(settings.exclude_flags) or 'none'}; "
@@ -205,7 +206,8 @@ def _settings_section(doc: _Doc, frames: Frames, log_dir: Path, settings: Report
     doc.table(
         "logs",
         logs,
-        ["log", "kind", "task", "model", "status", "rows", "judges (model roles)", "task_args", "generate_config"],
+        ["log", "kind", "task", "model", "status", "rows", "judges (model roles)", "task_args", "model_args",
+         "generate_config"],
         caption="Each log used, with the settings from its eval spec:",
     )
 
@@ -433,8 +435,9 @@ def judge_diagnostics(verdicts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFra
 
 
 def _agreement(doc: _Doc, verdicts: pd.DataFrame) -> None:
-    overall = fleiss_kappa_table(verdicts).assign(task="all")
-    per_task = fleiss_kappa_table(verdicts, by=("task",))
+    with np.errstate(invalid="ignore", divide="ignore"):  # kappa is NaN when every verdict is the same
+        overall = fleiss_kappa_table(verdicts).assign(task="all")
+        per_task = fleiss_kappa_table(verdicts, by=("task",))
     table = pd.concat([overall, per_task], ignore_index=True)
     table = table[["task"] + [c for c in table.columns if c != "task"]]
     doc.table(
@@ -468,10 +471,17 @@ def _controls(doc: _Doc, frames: Frames, alpha: float) -> None:
         "(a tie counts as not preferred; `panel` is the panel's verdict):",
     )
     panel = table[(table["judge"] == "panel") & (table["damage"] == "all")]
-    if len(panel) and not panel["accuracy"].iloc[0] >= 0.75:
+    n = int(panel["n"].iloc[0]) if len(panel) else 0
+    if n < MIN_DECISIVE:
         doc.cautions.append(
-            f"The panel preferred the intact text in only {_fmt(panel['accuracy'].iloc[0])} of judge-control "
-            "pairs: its verdicts on the writing tasks may not track quality."
+            f"Only {n} judge-control pair(s) have a panel verdict: too few to validate the panel "
+            "(run judge_controls with more control texts)."
+        )
+    elif not panel["accuracy"].iloc[0] >= 0.75:
+        doc.cautions.append(
+            f"The panel preferred the intact text in only {_fmt(panel['accuracy'].iloc[0])} of {n} judge-control "
+            f"pairs (95% CI {_fmt(panel['ci_low'].iloc[0])}–{_fmt(panel['ci_high'].iloc[0])}): its verdicts on "
+            "the writing tasks may not track quality."
         )
 
 

@@ -170,7 +170,17 @@ def _sample(run: SyntheticRun, index: int, item: int, repeat: int, rng: np.rando
         "judge_panel": Score(
             value=value,
             answer=winner,
-            metadata={"winner": winner, "first_shown": first_shown, "judges": judges, "flags": flags, "chrf": None},
+            metadata={
+                "winner": winner,
+                "first_shown": first_shown,
+                "judges": judges,
+                "n_judges": len(judges),
+                "n_missing": sum(1 for j in judges if j["verdict"] is None),
+                "n_retries": 0,
+                "flags": flags,
+                "chrf": None,
+                "panel_warning": None,
+            },
         ),
         "judge_rubric": Score(value=float(np.mean([v for s in rubric.values() for j in s.values() for v in j.values()])),
                               metadata={"rubric": rubric}),

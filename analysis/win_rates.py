@@ -20,6 +20,7 @@ take a frame and return a new frame or dataclass.
 from __future__ import annotations
 
 import gc
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -167,12 +168,21 @@ def winner_counts(pairs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     by = list(by)
     require_columns(pairs, by, "judged-pairs frame")
     check_winners(pairs)
+    if pairs.empty:
+        raise FrameError(
+            "judged-pairs frame has no rows (were all pairs excluded? see exclude_flagged(...).counts); "
+            "there is nothing to compute a win rate from."
+        )
     if not by:
         counts = pairs["winner"].value_counts().reindex(list(WINNERS), fill_value=0)
         table = pd.DataFrame([counts.to_numpy()], columns=["n_a", "n_b", "n_tie"])
     else:
+        # groupby(dropna=False): a pair whose grouping value is missing (e.g. `domain` of a
+        # non-utility contrast) stays in its own group instead of vanishing
         table = (
-            pd.crosstab([pairs[c] for c in by], pairs["winner"])
+            pairs.groupby(by, dropna=False, sort=True)["winner"]
+            .value_counts()
+            .unstack("winner", fill_value=0)
             .reindex(columns=list(WINNERS), fill_value=0)
             .rename(columns={"a": "n_a", "b": "n_b", "tie": "n_tie"})
             .reset_index()
@@ -291,7 +301,7 @@ def aggregate_win_rates(
     pooled = pooled_win_rate(pairs, comparison, alpha)
     rng = np.random.default_rng(seed)
     rows = []
-    groups = cells.groupby(comparison, sort=True) if comparison else [((), cells)]
+    groups = cells.groupby(comparison, sort=True, dropna=False) if comparison else [((), cells)]
     for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         group = group[group["n"] > 0]
@@ -313,7 +323,8 @@ def aggregate_win_rates(
         shares = counts / totals[:, None]
         resampled = rng.multinomial(totals[drawn].astype(int), shares[drawn])
         decisive = resampled[..., 0] + resampled[..., 1]
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a replicate of all-tie cells is NaN
             boot_rates = np.nanmean(np.where(decisive > 0, resampled[..., 0] / decisive, np.nan), axis=1)
         boot_nets = ((resampled[..., 0] - resampled[..., 1]) / totals[drawn]).mean(axis=1)
         q = [100 * alpha / 2, 100 * (1 - alpha / 2)]

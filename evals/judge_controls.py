@@ -33,7 +33,6 @@ from utility_gap.scorers.judge_panel import (
     DEFAULT_TEMPERATURE,
     JUDGE_ROLE,
     a_share,
-    a_win_rate,
     judge_panel,
     missing_judge_share,
     order_consistency,
@@ -127,7 +126,6 @@ def control_pair(seed: int = 0) -> Solver:
     metrics=[
         grouped(a_share(), "damage", name_template="{group_name}_accuracy", all_label="all_accuracy"),
         grouped(tie_share(), "damage", name_template="{group_name}_ties", all_label="all_ties"),
-        grouped(a_win_rate(), "damage", name_template="{group_name}_decided", all_label="all_decided"),
         order_consistency(),
         missing_judge_share(),
     ]
@@ -139,8 +137,8 @@ def judge_control_panel(
 ) -> Scorer:
     """`judge_panel` on control pairs, with accuracy per damage type.
 
-    Metrics: `<damage>_accuracy` (intact wins; ties count as not won),
-    `<damage>_ties`, `<damage>_decided` (intact win rate among decided pairs).
+    Metrics: `<damage>_accuracy` (share of pairs the intact text wins; ties count as
+    not won), `<damage>_ties` (share of ties), `order_consistency`, `missing_judge_share`.
     """
     panel = judge_panel(role=role, max_retries=max_retries, temperature=temperature)
 

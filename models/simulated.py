@@ -48,6 +48,7 @@ from inspect_ai.model import (
     ModelUsage,
     TopLogprob,
 )
+from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from utility_gap.scorers.judge_prompts import split_pairwise_prompt, split_rubric_prompt
@@ -113,6 +114,14 @@ def heuristic_quality(text: str) -> float:
     return math.log(len(words)) - 4.0 * odd / len(words)
 
 
+class SimulatedArgumentError(PrerequisiteError, ValueError):
+    """A bad `simulated/<role>` name or `-M` argument (Inspect prints it without a traceback)."""
+
+    def __init__(self, message: str) -> None:
+        PrerequisiteError.__init__(self, message)
+        ValueError.__init__(self, message)
+
+
 @dataclass
 class SimulatedParams:
     """Planted parameters; each can be set with `-M name=value`."""
@@ -144,7 +153,7 @@ _NON_NEGATIVE = ("choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band")
 def parse_params(role: str, model_args: dict[str, Any]) -> SimulatedParams:
     """Validate `-M` arguments, naming the offending one in any error."""
     if role not in ROLES:
-        raise ValueError(
+        raise SimulatedArgumentError(
             f"Unknown simulated behaviour '{role}' in model 'simulated/{role}'. "
             f"Use one of: {', '.join('simulated/' + r for r in ROLES)}."
         )
@@ -152,17 +161,17 @@ def parse_params(role: str, model_args: dict[str, Any]) -> SimulatedParams:
     known = {f.name: f for f in fields(SimulatedParams)}
     for name, raw in model_args.items():
         if name not in known:
-            raise ValueError(
+            raise SimulatedArgumentError(
                 f"Unknown argument '-M {name}' for simulated/{role}. Known arguments: {', '.join(known)}."
             )
         setattr(params, name, _coerce(name, raw, known[name].type))
     for name in _PROBABILITIES:
         value = getattr(params, name)
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"Argument '-M {name}={value}' must be a probability between 0 and 1.")
+            raise SimulatedArgumentError(f"Argument '-M {name}={value}' must be a probability between 0 and 1.")
     for name in _NON_NEGATIVE:
         if getattr(params, name) < 0:
-            raise ValueError(f"Argument '-M {name}={getattr(params, name)}' must be >= 0.")
+            raise SimulatedArgumentError(f"Argument '-M {name}={getattr(params, name)}' must be >= 0.")
     if params.choice_sd == 0 and params.position_bias == 0:
         pass  # a deterministic chooser is allowed
     return params
@@ -193,8 +202,8 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
             return _parse_shifts(raw)
     except ValueError as ex:
         detail = f": {ex}" if str(ex) else ""
-        raise ValueError(f"Bad value for '-M {name}={raw}': expected {kind}{detail}.") from None
-    raise ValueError(f"Bad value for '-M {name}={raw}'.")
+        raise SimulatedArgumentError(f"Bad value for '-M {name}={raw}': expected {kind}{detail}.") from None
+    raise SimulatedArgumentError(f"Bad value for '-M {name}={raw}'.")
 
 
 def _parse_shifts(raw: Any) -> dict[str, float]:
@@ -202,8 +211,10 @@ def _parse_shifts(raw: Any) -> dict[str, float]:
     if isinstance(raw, dict):
         items = list(raw.items())
     else:
+        # the CLI splits `-M shifts=a:1,b:2` into a list; Python callers may pass a string
+        parts = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
         items = []
-        for part in str(raw).split(","):
+        for part in map(str, parts):
             if not part.strip():
                 continue
             if ":" not in part:
@@ -227,19 +238,19 @@ def load_planted_utilities(path: str) -> dict[str, tuple[float, float | None]]:
     """text -> (mean, variance or None) from `{text: mean}` or a utilities file."""
     file = Path(path)
     if not file.is_file():
-        raise ValueError(f"'-M utilities={path}': no such file.")
+        raise SimulatedArgumentError(f"'-M utilities={path}': no such file.")
     try:
         data = json.loads(file.read_text())
     except json.JSONDecodeError as ex:
-        raise ValueError(f"'-M utilities={path}' is not valid JSON: {ex}") from None
+        raise SimulatedArgumentError(f"'-M utilities={path}' is not valid JSON: {ex}") from None
     if isinstance(data, dict) and isinstance(data.get("outcomes"), list):
         try:
             return {o["text"].strip(): (float(o["mean"]), o.get("variance")) for o in data["outcomes"]}
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"'-M utilities={path}': each outcome needs 'text' and 'mean'.") from None
+            raise SimulatedArgumentError(f"'-M utilities={path}': each outcome needs 'text' and 'mean'.") from None
     if isinstance(data, dict) and all(isinstance(v, (int, float)) for v in data.values()):
         return {str(k).strip(): (float(v), None) for k, v in data.items()}
-    raise ValueError(
+    raise SimulatedArgumentError(
         f"'-M utilities={path}' must be {{outcome text: mean}} or a utilities file with an 'outcomes' list."
     )
 

@@ -279,7 +279,7 @@ def run(config: RunConfig) -> Path:
                 )
             )
             uf = utilities_from_fit(result.fit, config.subject, result.domain, result.texts, result.logs)
-            utilities[domain] = write_utilities(utilities_path(config.out / "utilities", config.subject, result.domain), uf)
+            utilities[domain] = write_utilities(utilities_path(config.out, config.subject, result.domain), uf)
             verdict = "informative" if uf.informative else "UNINFORMATIVE: " + "; ".join(uf.uninformative_reasons)
             _say(
                 f"Stage 1: '{domain}' {result.rounds_run} rounds run, {result.rounds_reused} reused, "

@@ -7,9 +7,10 @@ it cannot). The same (text, seed) always gives the same damage.
 - `truncated`: the text is cut off mid-sentence after roughly half its words.
 - `shuffled`: the paragraphs are put in a different order (sentences, if there is
   only one paragraph), so the argument no longer flows.
-- `corrupted_facts`: concrete facts are altered: every number is changed (years move
-  by 2-12 years, other numbers are scaled), and names are swapped with one another
-  (or replaced, if there is only one).
+- `corrupted_facts`: concrete facts are altered, token for token: every number is
+  changed (years move by 2-12 years, clock times by 20 minutes to 3 hours, other
+  numbers are scaled), number words are exchanged, and names are swapped with one
+  another (or replaced, if there is only one).
 - `typos`: about one word in eight gets a typo: two letters swapped, a letter dropped,
   a letter doubled, or a shift-key slip (an inner letter in upper case).
 """
@@ -30,8 +31,16 @@ REPLACEMENT_NAMES: tuple[str, ...] = ("Hollingworth", "Marchetti", "Okonkwo", "L
 
 _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+_TIME_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
 _NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_NAME_RE = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})*")
+_NAME_RE = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b")
+NUMBER_WORDS: tuple[str, ...] = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+GENERIC_NAME_WORDS = frozenset(
+    {"The", "Port", "University", "College", "Hospital", "Saint", "Lake", "Mount", "River", "North", "South",
+     "East", "West", "New", "City", "County", "Street", "Road", "Bridge", "Institute", "School", "January",
+     "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+     "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+)
 
 
 class DamageError(ValueError):
@@ -80,6 +89,11 @@ def shuffle_paragraphs(text: str, seed: int = 0) -> str:
 
 
 def _altered_number(token: str, rng: np.random.Generator) -> str:
+    if _TIME_RE.fullmatch(token):  # a clock time: move it by 20 minutes to 3 hours
+        hours, minutes = map(int, token.split(":"))
+        shift = int(rng.integers(20, 181)) * (1 if rng.random() < 0.5 else -1)
+        total = (hours * 60 + minutes + shift) % (24 * 60)
+        return f"{total // 60:0{len(token.split(':')[0])}d}:{total % 60:02d}"
     digits = re.sub(r"\D", "", token.split(".")[0]) or "0"
     value = int(digits)
     if 1000 <= value <= 2100 and "," not in token and "." not in token:  # a year: move it a little
@@ -96,32 +110,57 @@ def _altered_number(token: str, rng: np.random.Generator) -> str:
     return new_text
 
 
+def _token_pattern(tokens: Sequence[str]) -> re.Pattern[str]:
+    """Whole tokens only (a number is not matched inside a longer number), longest first."""
+    alternatives = "|".join(re.escape(t) for t in sorted(set(tokens), key=len, reverse=True))
+    return re.compile(rf"(?<![\w,.:])(?:{alternatives})(?![\w:]|[,.]\d)")
+
+
+def _fact_tokens(source: str, with_number_words: bool) -> tuple[list[str], list[str], list[str]]:
+    """The alterable tokens of a text or fact: numbers, number words, names."""
+    times = _TIME_RE.findall(source)
+    numbers = times + _NUMBER_RE.findall(_TIME_RE.sub(" ", source))
+    words = [w for w in re.findall(r"\b[a-z]+\b", source) if w in NUMBER_WORDS] if with_number_words else []
+    pattern = r"\b[A-Z][a-z]{2,}\b" if with_number_words else _NAME_RE.pattern
+    names = [n for n in re.findall(pattern, source) if n not in GENERIC_NAME_WORDS]
+    return numbers, words, names
+
+
 def corrupt_facts(text: str, seed: int = 0, facts: Sequence[str] | None = None) -> str:
-    """Change every number and swap names, in `facts` if given, else found in the text."""
+    """Alter every number and swap names, inside `facts` if given, else anywhere in the text.
+
+    Only tokens change (a number for a number, a name for a name, a number word for
+    another), so the text keeps its length and shape: only the facts are wrong.
+    """
     rng = _rng("corrupted_facts", text, seed)
     if facts:
         missing = [f for f in facts if f not in text]
         if missing:
             raise DamageError(f"corrupt_facts: facts not in the text: {missing}.")
-        numeric = [f for f in facts if re.search(r"\d", f)]
-        names = [f for f in facts if not re.search(r"\d", f)]
+        parts = [_fact_tokens(f, with_number_words=True) for f in facts]
+        numbers, words, names = ([t for part in parts for t in part[i]] for i in range(3))
     else:
-        numeric = sorted(set(_NUMBER_RE.findall(text)))
-        names = sorted(set(_NAME_RE.findall(text)))
-    if not numeric and not names:
+        numbers, words, names = _fact_tokens(text, with_number_words=False)
+    numbers, words, names = (list(dict.fromkeys(x)) for x in (numbers, words, names))
+    if not (numbers or words or names):
         raise DamageError("corrupt_facts: the text has no numbers or names to alter; give `facts`.")
-    replacements: dict[str, str] = {}
-    for fact in numeric:
-        replacements[fact] = _NUMBER_RE.sub(lambda m: _altered_number(m.group(0), rng), fact)
+    mapping: dict[str, str] = {n: _altered_number(n, rng) for n in numbers}
+    for word in words:
+        mapping[word] = str(rng.choice([w for w in NUMBER_WORDS if w != word]))
     if len(names) >= 2:
-        rotated = names[1:] + names[:1]
-        replacements.update(zip(names, rotated))
+        mapping.update(zip(names, names[1:] + names[:1]))
     elif names:
-        others = [n for n in REPLACEMENT_NAMES if n not in text]
-        replacements[names[0]] = str(rng.choice(others))
-    # one pass, longest facts first, so a swapped name is not swapped back
-    pattern = re.compile("|".join(re.escape(f) for f in sorted(replacements, key=len, reverse=True)))
-    damaged = pattern.sub(lambda m: replacements[m.group(0)], text)
+        mapping[names[0]] = str(rng.choice([n for n in REPLACEMENT_NAMES if n not in text]))
+    tokens = _token_pattern(list(mapping))
+
+    def alter(fragment: str) -> str:
+        return tokens.sub(lambda m: mapping[m.group(0)], fragment)
+
+    if facts:
+        fact_pattern = re.compile("|".join(re.escape(f) for f in sorted(set(facts), key=len, reverse=True)))
+        damaged = fact_pattern.sub(lambda m: alter(m.group(0)), text)
+    else:
+        damaged = alter(text)
     if damaged == text:
         raise DamageError("corrupt_facts: altering the facts left the text unchanged.")
     return damaged

@@ -33,6 +33,7 @@ from utility_gap.solvers.framing import framed_messages
 from utility_gap.solvers.utility_draws import seeded_random
 
 SIDES: tuple[str, str] = ("a", "b")
+REQUIRED_METADATA: tuple[str, ...] = ("task_prompt", "arm_a", "arm_b")
 
 
 def choose_first_shown(seed: int, sample_id: Any, epoch: int) -> str:
@@ -81,6 +82,12 @@ def paired_generation(max_tokens: int | None = None, seed: int = 0) -> Solver:
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         meta = state.metadata
+        missing = [key for key in REQUIRED_METADATA if not meta.get(key)]
+        if missing:
+            raise ValueError(
+                f"Sample {state.sample_id!r} lacks metadata {', '.join(missing)}: paired_generation needs the "
+                "paired-sample metadata that evals/writing.py builds (see docs/stage2.md)."
+            )
         task_prompt = meta["task_prompt"]
         model = get_model()
         inputs = {side: framed_messages(meta[f"arm_{side}"], task_prompt, meta.get(f"outcome_{side}")) for side in SIDES}

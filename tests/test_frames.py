@@ -192,3 +192,18 @@ def test_parallel_and_serial_reads_agree(tmp_path: Path) -> None:
     serial = read_frames(tmp_path, workers=1).pairs
     parallel = read_frames(tmp_path, workers=2).pairs
     pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_summary_read_gives_the_same_pairs_and_falls_back_when_counts_are_absent(tmp_path: Path) -> None:
+    runs = [SyntheticRun(n_items=8, missing_rate=0.2, seed=13), SyntheticRun(n_items=5, seed=14, task="translation")]
+    logs = [synthetic_log(run) for run in runs]
+    for sample in logs[1].samples:  # a panel that records no counts: summaries cannot give n_missing
+        del sample.scores["judge_panel"].metadata["n_judges"]
+        del sample.scores["judge_panel"].metadata["n_missing"]
+    for i, log in enumerate(logs):
+        write_log(log, tmp_path / f"log{i}.eval")
+    full = read_frames(tmp_path)
+    fast = read_frames(tmp_path, detail=False)
+    pd.testing.assert_frame_equal(full.pairs, fast.pairs)
+    pd.testing.assert_frame_equal(full.pairs, judged_pairs_frame(tmp_path))
+    assert fast.verdicts.empty and fast.outputs.empty and not full.verdicts.empty

@@ -142,3 +142,48 @@ def test_roles_refuse_prompts_they_do_not_answer() -> None:
     rng_text = generate_all(simulated("judge", unparseable_rate=1.0), [pairwise_judge_prompt("t", "x", "a", "b")])
     assert parse_pairwise_verdict(rng_text[0].completion) is None
     assert np.isfinite(planted_utility("anything"))
+
+
+def _inspect(*args: str, cwd) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "inspect_ai", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_installed_registry_from_any_folder(tmp_path) -> None:
+    """`utility-gap tasks` and `inspect eval ... --model simulated/...` work outside the repo."""
+    import subprocess
+    import sys
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "utility_gap.pipeline.cli", "tasks"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    for name in ("preference_elicitation", "essay", "translation", "judge_controls"):
+        assert f"utility_gap/{name}" in listed.stdout
+    ran = _inspect(
+        "eval", "utility_gap/preference_elicitation", "--model", "simulated/chooser",
+        "-M", "utility_seed=3", "-T", "k=2", "--limit", "4", "--log-dir", str(tmp_path / "logs"),
+        "--display", "none", cwd=tmp_path,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert len(list((tmp_path / "logs").glob("*.eval"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "simulated/nope"], "Unknown simulated behaviour 'nope'"),
+        (["--model", "simulated/chooser", "-M", "refusal_rate=3"], "-M refusal_rate=3.0"),
+        (["--model", "simulated/writer", "-M", "shifts=exhort:0.8,bogus:1"], "unknown arm 'bogus'"),
+    ],
+)
+def test_cli_bad_model_arguments_fail_clearly(tmp_path, args: list[str], message: str) -> None:
+    ran = _inspect("eval", "utility_gap/preference_elicitation", *args, "--log-dir", str(tmp_path), cwd=tmp_path)
+    assert ran.returncode != 0
+    assert message in " ".join((ran.stdout + ran.stderr).split())
+    assert "Traceback" not in ran.stdout + ran.stderr
+    assert not list(tmp_path.glob("*.eval"))

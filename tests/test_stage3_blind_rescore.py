@@ -115,6 +115,8 @@ def test_judges_see_no_framing_arm_or_outcome(paired_log):
     judge_prompts, writer_prompts = [], []
     for sample in paired_log.samples:
         for event in model_events(sample):
+            if event.role == "judge":
+                assert event.config.temperature == 0
             prompt = "\n".join(m.text for m in event.input)
             (judge_prompts if event.role == "judge" else writer_prompts).append(prompt)
     # 5 pairs x 3 judges x (2 pairwise orders + 2 rubric sides)

@@ -230,7 +230,7 @@ def test_every_judge_missing_gives_no_winner_not_a_tie(tmp_path):
 
 
 def test_unparseable_rate_is_retried_and_missing_counted(tmp_path):
-    samples = [pair_sample(i, planted(1.0), planted(0.0)) for i in range(30)]
+    samples = [pair_sample(i, planted(1.0), planted(0.0)) for i in range(20)]
     log = run_panel(samples, sim_judges(3, unparseable_rate=0.6), tmp_path)
     presentations = [p for s in scores(log) for j in s.metadata["judges"] for p in j["presentations"]]
     assert max(len(p["raw"]) for p in presentations) == 3
@@ -240,8 +240,8 @@ def test_unparseable_rate_is_retried_and_missing_counted(tmp_path):
         assert (p["parsed"] is None) == (len(p["raw"]) == 3 and p["raw"][-1].startswith("Both responses"))
     n_missing = sum(s.metadata["n_missing"] for s in scores(log))
     missing_presentations = sum(p["parsed"] is None for p in presentations)
-    # P(missing presentation) = 0.6^3 = 0.216 of 180 (expected 39)
-    assert 18 <= missing_presentations <= 60
+    # P(missing presentation) = 0.6^3 = 0.216 of 120 (expected 26)
+    assert 10 <= missing_presentations <= 45
     assert 0 < n_missing <= missing_presentations
     # pairs where every judge is missing are unscored; the metric covers the scored ones
     scored = [s for s in scores(log) if s.metadata["winner"] is not None]

@@ -65,7 +65,7 @@ def test_planted_nulls_pass_tost_at_the_planned_size_and_effects_do_not():
     cells = 10
     plan = plan_power(0.1, cells=cells, ties=0.1)
     rng = np.random.default_rng(21)
-    n_studies = 40
+    n_studies = 30
     rows = []
     for s in range(n_studies):
         for c in range(cells):

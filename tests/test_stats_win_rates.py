@@ -137,6 +137,16 @@ def test_bad_winner_and_missing_column_are_named():
         win_rates(pairs.drop(columns="task").assign(winner="a"))
 
 
+def test_missing_grouping_values_keep_their_pairs():
+    pairs = pd.DataFrame({
+        "model": "m", "task": "t", "contrast": "c", "domain": ["countries", "countries", None, None, None],
+        "winner": ["a", "b", "a", "a", "tie"],
+    })
+    table = win_rates(pairs, cell=("model", "task", "domain"))
+    assert table["n_total"].sum() == 5 and len(table) == 2 and table["domain"].isna().sum() == 1
+    assert aggregate_win_rates(pairs, cell=("model", "task", "domain"), n_boot=200).loc[0, "n_cells"] == 2
+
+
 def test_empty_cell_is_reported_but_not_counted_in_m():
     pairs = pd.DataFrame({
         "model": ["m1"] * 4 + ["m2"] * 2, "task": "t", "contrast": "c",

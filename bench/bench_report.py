@@ -1,0 +1,90 @@
+"""Benchmark: ~50k judged pairs of logs -> frames -> report (target ~30 s for the report).
+
+Synthetic logs (`utility_gap.analysis.synthetic_logs`: real `EvalLog`s written with
+`write_eval_log`, no model calls) follow the paired-writing contract: 4 models x 4 tasks
+x 3 contrasts, 3 judges, 2 presentations each, rubric scores. They are generated once
+into --logs (reused when present with the same size) and the timed part is:
+
+1. `judged_pairs_frame` (sample summaries only),
+2. `read_frames` (full samples: verdicts and rubric frames too),
+3. `write_report` (frames, every statistic, every figure, atomic swap).
+
+Run:  /root/ug/bin/python bench/bench_report.py [--pairs 50000] [--logs DIR] [--out DIR]
+
+Synthetic samples carry no events or messages; real logs do (every model call), which
+makes full sample reads several times slower per sample: see docs/analysis.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+from utility_gap.analysis.frames import judged_pairs_frame, read_frames
+from utility_gap.analysis.report import write_report
+from utility_gap.analysis.synthetic_logs import SyntheticRun, write_synthetic_logs
+
+MODELS = ("sim/alpha", "sim/beta", "sim/gamma", "sim/delta")
+TASKS = ("essay", "grant_abstract", "incident_postmortem", "translation")
+CONTRASTS = (("exhort_vs_neutral", 0.8), ("sandbag_vs_neutral", -0.8), ("utility_high_vs_utility_low", 0.0))
+N_ITEMS = 30
+
+
+def generate(log_dir: Path, pairs: int) -> int:
+    """Write the logs unless a previous run left the same set; returns the number of pairs."""
+    manifest = log_dir / "bench_manifest.txt"
+    cells = len(MODELS) * len(TASKS) * len(CONTRASTS)
+    repeats = math.ceil(pairs / cells / N_ITEMS)
+    total = cells * N_ITEMS * repeats
+    if manifest.is_file() and manifest.read_text().strip() == str(total):
+        return total
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for old in log_dir.glob("*.eval"):
+        old.unlink()
+    runs = [
+        SyntheticRun(model=model, task=task, contrast=contrast, shift=shift, n_items=N_ITEMS, repeats=repeats,
+                     seed=seed, flag_rate=0.01, missing_rate=0.02, output_words=120)
+        for seed, (model, task, (contrast, shift)) in enumerate(
+            (m, t, c) for m in MODELS for t in TASKS for c in CONTRASTS
+        )
+    ]
+    start = time.perf_counter()
+    write_synthetic_logs(str(log_dir), runs)
+    print(f"generated {total} pairs in {len(runs)} logs in {time.perf_counter() - start:.1f} s")
+    manifest.write_text(str(total))
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=50_000)
+    parser.add_argument("--logs", type=Path, default=Path("/tmp/utility-gap-bench/logs"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/utility-gap-bench/report"))
+    args = parser.parse_args()
+    total = generate(args.logs, args.pairs)
+    size = sum(p.stat().st_size for p in args.logs.glob("*.eval")) / 1e6
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    pairs = judged_pairs_frame(args.logs)
+    timings["judged_pairs_frame (summaries)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    frames = read_frames(args.logs)
+    timings["read_frames (full samples)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    write_report(args.logs, args.out)
+    timings["write_report (read + stats + figures)"] = time.perf_counter() - start
+
+    assert len(pairs) == len(frames.pairs) == total - sum(s.n_no_verdict for s in frames.logs)
+    for name, seconds in timings.items():
+        print(f"{name:42s} {seconds:6.1f} s")
+    print(json.dumps({"pairs": total, "logs_mb": round(size, 1), "cpus": os.cpu_count(),
+                      **{k: round(v, 1) for k, v in timings.items()}}))
+
+
+if __name__ == "__main__":
+    main()
