@@ -215,7 +215,11 @@ def two_way_mean_squares(matrix: np.ndarray) -> MeanSquares:
 
 def icc_from_matrix(matrix: np.ndarray, alpha: float = 0.05) -> dict[str, float]:
     """ICC(2,1) and ICC(3,1) with F-based CIs from a complete targets x raters matrix."""
-    ms = two_way_mean_squares(matrix)
+    with np.errstate(divide="ignore", invalid="ignore"):  # MSE = 0 (perfect agreement) -> NaN CIs
+        return _icc(two_way_mean_squares(matrix), alpha)
+
+
+def _icc(ms: MeanSquares, alpha: float) -> dict[str, float]:
     n, k = ms.n_targets, ms.n_raters
     msr, msc, mse = ms.ms_rows, ms.ms_cols, ms.ms_error
     icc3 = (msr - mse) / (msr + (k - 1) * mse)

@@ -208,11 +208,16 @@ def equivalence_table(
     power of the per-test detection test against 0.5 + margin), `power_at_margin_fw`
     (the same at alpha / m), `mde` (exact MDE at `power`, per test), `mde_fw` (at
     alpha / m), `mde_normal` (normal approximation, per test).
+
+    A table without `m` (e.g. `aggregate_win_rates`' output, whose counts are the pooled
+    counts of each comparison) is treated as m = 1: per comparison, the pooled TOST,
+    power and MDE.
     """
-    require_columns(win_rate_table, ["n_a", "n_b", "n", "m"], "win-rate table")
+    require_columns(win_rate_table, ["n_a", "n_b", "n"], "win-rate table")
     out = win_rate_table.copy()
+    family_sizes = out["m"] if "m" in out.columns else pd.Series(1, index=out.index)
     rows = []
-    for n_a, n_b, n, m in zip(out["n_a"], out["n_b"], out["n"], out["m"]):
+    for n_a, n_b, n, m in zip(out["n_a"], out["n_b"], out["n"], family_sizes):
         m = max(int(m), 1)
         t = tost_win_rate(n_a, n_b, margin, alpha)
         rows.append({

@@ -280,7 +280,8 @@ def aggregate_win_rates(
     """Equal-cell mean win rate (and net score) per comparison with a cell bootstrap CI.
 
     The equal-cell mean is the unweighted mean of the cells' win rates (cells with no
-    decisive pair are left out), so a model or task with many pairs does not dominate.
+    decisive pair are left out, of the net-score mean too), so a model or task with many
+    pairs does not dominate.
 
     Bootstrap (two-stage, seeded): each replicate resamples the cells with replacement
     and, inside each drawn cell, resamples its judged pairs (ties included) with

@@ -24,6 +24,7 @@ rerun reproduces the same answers whatever order the calls arrive in.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -127,6 +128,8 @@ class SimulatedParams:
     """Planted parameters; each can be set with `-M name=value`."""
 
     seed: int = 0
+    latency: float = 0.0  # seconds each call takes (to exercise interruption and resume)
+    call_log: str = ""  # append one line per call to this file (counts calls across runs)
     # chooser
     utilities: str = ""  # JSON file: {text: mean} or a utilities file ({"outcomes": [...]})
     utility_seed: int = 0
@@ -147,7 +150,7 @@ class SimulatedParams:
 
 
 _PROBABILITIES = ("refusal_rate", "unparseable_rate", "leak_rate")
-_NON_NEGATIVE = ("choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band")
+_NON_NEGATIVE = ("latency", "choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band")
 
 
 def parse_params(role: str, model_args: dict[str, Any]) -> SimulatedParams:
@@ -307,6 +310,11 @@ class SimulatedModelAPI(ModelAPI):
     ) -> ModelOutput:
         self.calls += 1
         prompt = "\n\n".join(m.text for m in input if m.role != "assistant")
+        if self.params.latency:
+            await asyncio.sleep(self.params.latency)
+        if self.params.call_log:
+            with open(self.params.call_log, "a") as log:
+                log.write(f"{self.role}\t{stable_hash(prompt):016x}\n")
         self._seen[prompt] += 1
         rng = np.random.default_rng(stable_hash(self.params.seed, prompt, self._seen[prompt]))
         last = input[-1].text if input else ""

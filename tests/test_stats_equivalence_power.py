@@ -93,3 +93,15 @@ def test_exact_tost_power_matches_brute_force():
     passes = np.array([tost_win_rate(int(k), n - int(k), margin).equivalent for k in ks])
     for p in (0.5, 0.55):
         assert exact_tost_power(n, margin, win_rate=p) == pytest.approx(binom.pmf(ks, n, p)[passes].sum(), abs=1e-12)
+
+
+def test_equivalence_table_on_an_aggregate_uses_the_pooled_counts():
+    from utility_gap.analysis.win_rates import aggregate_win_rates
+
+    rng = np.random.default_rng(3)
+    winners = rng.choice(["a", "b", "tie"], size=4000, p=[0.45, 0.45, 0.1])
+    pairs = pd.DataFrame({"model": rng.choice(["m1", "m2"], 4000), "task": "essay", "contrast": "c", "winner": winners})
+    row = equivalence_table(aggregate_win_rates(pairs, n_boot=200), margin=0.05).iloc[0]
+    direct = tost_win_rate(int((winners == "a").sum()), int((winners == "b").sum()), 0.05)
+    assert row.tost_p == pytest.approx(direct.p_value) and row.equivalent == direct.equivalent
+    assert row.mde == pytest.approx(mde_exact(int(row.n)))

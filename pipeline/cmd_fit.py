@@ -1,0 +1,50 @@
+"""`utility-gap fit LOGDIR --out FILE`: refit a utilities file from existing elicitation logs.
+
+Reads every successful `preference_elicitation` log under LOGDIR (one model, one domain),
+fits the Thurstonian model and writes FILE atomically. No model is called.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("log_dir", type=Path, metavar="LOGDIR", help="Directory of elicitation logs.")
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="Utilities file to write (.json).")
+    parser.add_argument("--unparseable-policy", choices=["skip", "half"], default="skip",
+                        help="Refusals/unparseable answers in the fit: skip, or half a vote each side.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from utility_gap.analysis.choices_frame import choices_frame
+    from utility_gap.analysis.thurstonian import fit_thurstonian
+    from utility_gap.analysis.utilities_file import utilities_from_fit, write_utilities
+    from utility_gap.pipeline.cli import CommandError
+    from utility_gap.pipeline.cmd_elicit import summary
+
+    if not args.log_dir.is_dir():
+        raise CommandError(f"LOGDIR {args.log_dir}: no such directory of elicitation logs.")
+    frame = choices_frame(args.log_dir)
+    if frame.empty:
+        raise CommandError(
+            f"LOGDIR {args.log_dir}: no successful preference_elicitation logs found. "
+            "Run `utility-gap elicit ...` (or `inspect eval utility_gap/preference_elicitation`) first."
+        )
+    for column, what in (("model", "models"), ("domain", "domains")):
+        values = sorted(frame[column].unique())
+        if len(values) != 1:
+            raise CommandError(
+                f"LOGDIR {args.log_dir}: logs of several {what} ({', '.join(map(str, values))}); "
+                f"a utilities file is for one model and one domain. Point LOGDIR at one run's logs."
+            )
+    texts = dict(zip(frame["outcome_a"], frame["text_a"])) | dict(zip(frame["outcome_b"], frame["text_b"]))
+    fit = fit_thurstonian(frame, outcome_ids=sorted(texts), unparseable_policy=args.unparseable_policy)
+    fit.metrics["calls"] = int(frame["calls"].sum())
+    logs = sorted(frame["log"].unique())
+    model, domain = str(frame["model"].iloc[0]), str(frame["domain"].iloc[0])
+    uf = utilities_from_fit(fit, model, domain, texts, logs)
+    path = write_utilities(args.out, uf)
+    print(summary(uf, path, 0, len(logs), int(frame["calls"].sum())))
+    return 0
