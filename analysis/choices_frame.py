@@ -127,5 +127,6 @@ def choices_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo], *, succ
         if successful_only and log.status != "success":
             continue
         name = source.name if isinstance(source, EvalLogInfo) else str(source)
+        name = name[len("file://") :] if name.startswith("file://") else name
         rows.extend(_log_rows(log, name))
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import list_eval_logs, read_eval_log
+from inspect_ai.model import Model, get_model
 
 from utility_gap.analysis.choices_frame import choices_frame, is_elicitation_log
 from utility_gap.analysis.pair_selection import (
@@ -53,7 +54,7 @@ class ElicitationPlan:
     log_dir: Path
     k: int = 5
     budget: int | None = None  # training pairs; default about 2 n log2 n
-    heldout: int | None = None  # held-out pairs; default a tenth of the budget (>= 10)
+    heldout: int | None = None  # held-out pairs; default a tenth of the budget (>= 10, <= all/5)
     rounds: int = 4
     start_share: float = 0.4  # share of the budget asked in round 0 (at least a cycle)
     logprobs: bool = False
@@ -145,8 +146,13 @@ def finished_rounds(log_dir: Path, run: str) -> dict[int, str]:
                 f"this run {run}). Use a fresh --out directory, or rerun with the same settings to resume."
             )
         if header.status == "success":
-            done[int(meta["round"])] = info.name
+            done[int(meta["round"])] = local_path(info.name)
     return done
+
+
+def local_path(location: str) -> str:
+    """A log location as a plain path when it is a local file URI."""
+    return location[len("file://") :] if location.startswith("file://") else location
 
 
 def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
@@ -156,9 +162,9 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
     domain = outcomes[0].domain
     n = len(ids)
     all_count = n * (n - 1) // 2
-    budget = min(plan.budget if plan.budget is not None else default_budget(n), all_count)
-    held_count = plan.heldout if plan.heldout is not None else default_heldout(budget, n)
-    held_count = min(held_count, all_count - budget)
+    budget = plan.budget if plan.budget is not None else default_budget(n)
+    held_count = min(plan.heldout if plan.heldout is not None else default_heldout(budget, n), all_count - 1)
+    budget = min(budget, all_count - held_count)  # held-out pairs are never trained on
     run = signature(plan, n)
     log_dir = Path(plan.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +174,10 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
     frames: dict[int, pd.DataFrame] = {}
     logs: dict[int, str] = {}
     rounds_run = 0
+    # one model instance per run (not memoized): a provider's per-instance state, such as
+    # the simulated chooser's seeded draw counters, starts fresh, so a run reproduces
+    # whether it is the first elicitation in this process or not
+    model: Model | None = None
 
     def data_so_far() -> pd.DataFrame:
         return pd.concat([frames[r] for r in sorted(frames)], ignore_index=True)
@@ -189,7 +199,9 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
             pairs = active_pairs(ids, fit.mean_of(), fit.variance_of(), asked, size, seed=plan.seed + r)
         if not pairs:
             continue
-        logs[r] = _run_round(plan, run, r, pairs, domain)
+        if model is None:
+            model = get_model(plan.model, memoize=False, **plan.model_args)
+        logs[r] = _run_round(plan, model, run, r, pairs, domain)
         frames[r] = choices_frame([logs[r]])
         rounds_run += 1
 
@@ -208,7 +220,7 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
     )
 
 
-def _run_round(plan: ElicitationPlan, run: str, r: int, pairs: list[Pair], domain: str) -> str:
+def _run_round(plan: ElicitationPlan, model: Model, run: str, r: int, pairs: list[Pair], domain: str) -> str:
     log_dir = Path(plan.log_dir)
     pairs_file = log_dir / "pairs" / f"round-{r:02d}.json"
     write_pairs_file(pairs_file, pairs, round=r, run=run)
@@ -227,8 +239,7 @@ def _run_round(plan: ElicitationPlan, run: str, r: int, pairs: list[Pair], domai
         extra["max_samples"] = plan.max_connections
     logs = inspect_eval(
         task,
-        model=plan.model,
-        model_args=plan.model_args,
+        model=model,
         log_dir=str(log_dir),
         display="none",
         metadata={"utility_gap": "elicitation", "run": run, "round": r, "domain": domain,

@@ -161,14 +161,19 @@ def dose_response_plot(
 
 
 def utility_methods_scatter(
-    scores: pd.DataFrame, stem: Path, x: str = "thurstonian_mean", y: str = "ranking_score", title: str = ""
+    scores: pd.DataFrame,
+    stem: Path,
+    x: str = "thurstonian_mean",
+    y: str = "ranking_score",
+    title: str = "",
+    y_label: str = "ranking score (direct ranking)",
 ) -> list[Path]:
-    """Each outcome's Thurstonian mean against its ranking score, one point per outcome."""
+    """Each outcome's Thurstonian mean against its score by a second method, one point per outcome."""
     _need(scores, [x, y], "utility methods")
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(scores[x], scores[y], s=14, color=_POINT, alpha=0.7)
     ax.set_xlabel("Thurstonian mean utility (forced choice)")
-    ax.set_ylabel("ranking score (direct ranking)")
+    ax.set_ylabel(y_label)
     ax.set_title(title or "Two elicitation methods", fontsize=10)
     ax.grid(alpha=0.3)
     return _save(fig, stem)

@@ -17,6 +17,12 @@ the expected, present and unscored samples of each. A pair whose every judge is
 missing has no panel winner: it is not a row of the judged-pairs frame but is counted
 (`LogSummary.n_no_verdict`) and its missing verdicts stay in the judge-verdicts frame.
 
+Reading: `judged_pairs_frame` (and `read_frames(detail=False)`) use Inspect's sample
+summaries, which hold the sample metadata and the panel's winner, flags and judge
+counts; that is about 10x faster than full samples on real logs. The per-judge frames
+(verdicts, outputs, per-judge control rows) need full samples (`read_frames()`).
+Rows are in dataset order, then epoch, within each log, whichever way they were read.
+
 Schema: judged-pairs frame (`judged_pairs_frame`, one row per judged pair)
 ---------------------------------------------------------------------------
 Text columns ("object") hold str or None; `validate_judged_pairs` also accepts
@@ -80,6 +86,7 @@ follow the paired-sample contract with the intact text as arm `intact` and
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -99,6 +106,8 @@ from inspect_ai.log import (
     read_eval_log,
     read_eval_log_sample_summaries,
 )
+
+logger = logging.getLogger(__name__)
 
 FLAGS: tuple[str, ...] = ("empty", "truncated", "refusal", "leak")
 WINNERS: frozenset[str] = frozenset({"a", "b", "tie"})
@@ -191,6 +200,7 @@ class SkippedLog:
     log: str
     task: str
     reason: str
+    path: str = ""  # the file, for readers of other log kinds (e.g. ranking logs in the report)
 
 
 @dataclass(frozen=True)
@@ -297,13 +307,13 @@ def _pairwise_score_name(sample: EvalSample | EvalSampleSummary, log: str, score
     scores = sample.scores or {}
     if scorer is not None:
         return scorer if scorer in scores else None
-    names = [n for n, s in scores.items() if isinstance(s.metadata, dict) and "judges" in s.metadata]
+    # a pairwise panel score has a winner and judges (a rubric score has judges, no winner)
+    names = [
+        n for n, s in scores.items() if isinstance(s.metadata, dict) and "judges" in s.metadata and "winner" in s.metadata
+    ]
     if not names:
         return None
     if len(names) > 1:
-        named = [n for n in names if _short_task(n) == PAIRWISE_SCORER]
-        if len(named) == 1:
-            return named[0]
         raise FrameError(
             f"{log}: sample {sample.id} has {len(names)} pairwise panel scores ({', '.join(names)}), "
             "e.g. after re-judging with `inspect score`. Choose one with scorer=... "
@@ -506,6 +516,9 @@ def _rows_of(path: str, base: str, kind: str, scorer: str | None, detail: bool, 
     except Exception as ex:  # a corrupt or unreadable file: name it
         raise FrameError(f"Could not read log '{path}': {ex}") from ex
     spec = log.eval
+    # rows in dataset order, then epoch, whichever way the samples were read
+    order = {str(sample_id): i for i, sample_id in enumerate(spec.dataset.sample_ids or [])}
+    samples = sorted(samples, key=lambda smp: (order.get(str(smp.id), len(order)), str(smp.id), smp.epoch))
     n_expected = len(spec.dataset.sample_ids or []) * (spec.config.epochs or 1) or (spec.dataset.samples or 0)
     partial = log.status != "success" or len(samples) < n_expected
     summary_args = dict(
@@ -623,7 +636,7 @@ def read_frames(
                     "pass logs of utility_gap's writing tasks (essay, grant_abstract, "
                     "incident_postmortem, translation) or judge_controls."
                 )
-            skipped.append(SkippedLog(log=name, task=header.eval.task, reason=reason))
+            skipped.append(SkippedLog(log=name, task=header.eval.task, reason=reason, path=file))
             continue
         kinds.append((file, kind))
     if not any(kind == "pairs" for _, kind in kinds):
@@ -633,7 +646,15 @@ def read_frames(
             f"Logs of other tasks found: {listed}. Run a writing task first, e.g. "
             "`inspect eval utility_gap/essay --model ...`."
         )
+    for notice in skipped:
+        logger.warning("Skipped log %s: %s.", notice.log, notice.reason)
     results = _read_all(kinds, base, scorer, workers, detail)
+    for res in results:
+        if res.summary.partial:
+            logger.warning(
+                "Log %s is partial (status %s): %d of %d samples present; their rows are marked partial_log.",
+                res.summary.log, res.summary.status, res.summary.n_samples, res.summary.n_expected,
+            )
     pair_rows = [r for res in results for r in res.pairs]
     frames = Frames(
         pairs=_typed(pair_rows, JUDGED_PAIRS_SCHEMA),

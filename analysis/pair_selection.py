@@ -57,9 +57,9 @@ def default_budget(n_outcomes: int) -> int:
 
 
 def default_heldout(budget: int, n_outcomes: int) -> int:
-    """A tenth of the budget (at least 10), leaving room for the budget itself."""
-    room = n_outcomes * (n_outcomes - 1) // 2 - budget
-    return max(0, min(room, max(10, budget // 10)))
+    """A tenth of the budget, at least 10, but never more than a fifth of all pairs."""
+    total = n_outcomes * (n_outcomes - 1) // 2
+    return min(max(10, budget // 10), total // 5)
 
 
 def all_pairs(ids: list[str]) -> list[Pair]:

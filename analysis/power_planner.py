@@ -36,7 +36,6 @@ from utility_gap.analysis.equivalence_power import (
     exact_tost_power,
     exact_tost_sample_size,
     normal_sample_size,
-    normal_tost_sample_size,
 )
 from utility_gap.analysis.win_rates import FrameError, binomial_pvalue, cheap_gc
 

@@ -37,7 +37,7 @@ from utility_gap.analysis.frames import FLAGS, Frames, read_frames
 from utility_gap.analysis.dose_response import dose_response, high_side_frame
 from utility_gap.analysis.judge_agreement import control_accuracy, fleiss_kappa_table, order_consistency, position_bias
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
-from utility_gap.analysis.win_rates import aggregate_win_rates, binomial_pvalue, exclude_flagged, win_rates
+from utility_gap.analysis.win_rates import aggregate_win_rates, exclude_flagged, win_rates
 
 REPORT_FILE = "report.md"
 # The order in which contrasts are shown: controls first, then the utility contrasts.
@@ -219,7 +219,7 @@ def _compact(value: dict[str, Any]) -> str:
 def _exclusions_section(doc: _Doc, frames: Frames, settings: ReportSettings) -> pd.DataFrame:
     doc.add("## Exclusions")
     if frames.skipped:
-        skipped = pd.DataFrame([vars(s) for s in frames.skipped])
+        skipped = pd.DataFrame([vars(s) for s in frames.skipped]).drop(columns=["path"])
         doc.table("skipped_logs", skipped, caption=f"{len(skipped)} log(s) in the directory were not used:")
     else:
         doc.add("No log in the directory was skipped.")
@@ -532,7 +532,7 @@ def _chrf_section(doc: _Doc, pairs: pd.DataFrame) -> None:
     doc.table("chrf_agreement", table)
 
 
-def _utilities_section(doc: _Doc, utilities_dir: Path | None) -> None:
+def _utilities_section(doc: _Doc, utilities_dir: Path | None, frames: Frames) -> None:
     if utilities_dir is None:
         return
     from utility_gap.analysis.utilities_file import UtilitiesFileError, read_utilities
@@ -545,13 +545,14 @@ def _utilities_section(doc: _Doc, utilities_dir: Path | None) -> None:
         except UtilitiesFileError as ex:
             problems.append(f"- `{path.name}`: {ex}")
             continue
-        loaded.append((path, uf))
+        loaded.append(uf)
         m = uf.metrics
         rows.append(
             {
                 "file": path.relative_to(utilities_dir).as_posix(),
                 "model": uf.model,
                 "domain": uf.domain,
+                "method": uf.method,
                 "outcomes": len(uf.outcomes),
                 "informative": uf.informative,
                 "uninformative_reasons": "; ".join(uf.uninformative_reasons),
@@ -564,7 +565,13 @@ def _utilities_section(doc: _Doc, utilities_dir: Path | None) -> None:
     if not rows:
         doc.add(f"No utilities file was found under `{utilities_dir}`.", *problems)
         return
-    doc.table("elicitation_diagnostics", pd.DataFrame(rows))
+    doc.table(
+        "elicitation_diagnostics",
+        pd.DataFrame(rows),
+        ["file", "model", "domain", "method", "outcomes", "informative", "uninformative_reasons", "heldout_accuracy",
+         "heldout_log_loss", "intransitive_triad_share", "position_bias", "n_choices", "n_refusal", "n_unparseable",
+         "unparseable_policy"],
+    )
     if problems:
         doc.add("Files that could not be read as utilities files:", *problems)
     for _, row in pd.DataFrame(rows).iterrows():
@@ -573,33 +580,64 @@ def _utilities_section(doc: _Doc, utilities_dir: Path | None) -> None:
                 f"The utilities of `{row['model']}` over `{row['domain']}` are uninformative "
                 f"({row['uninformative_reasons'] or 'no reason recorded'}): utility arms built on them test nothing."
             )
-    _methods_scatter(doc, loaded)
-
-
-def _methods_scatter(doc: _Doc, loaded: list[tuple[Path, Any]]) -> None:
-    """Thurstonian mean vs a second method's score, for (model, domain) with both files."""
-    by_key: dict[tuple[str, str], dict[str, Any]] = {}
-    for _, uf in loaded:
-        by_key.setdefault((uf.model, uf.domain), {})[uf.method] = uf
-    for (model, domain), methods in sorted(by_key.items()):
-        other = [m for m in methods if m != "thurstonian"]
-        if "thurstonian" not in methods or not other:
-            continue
-        second = methods[other[0]]
-        merged = pd.DataFrame(methods["thurstonian"].outcomes)[["id", "mean"]].merge(
-            pd.DataFrame(second.outcomes)[["id", "mean"]], on="id", suffixes=("_thurstonian", "_other")
-        ).rename(columns={"mean_thurstonian": "thurstonian_mean", "mean_other": "ranking_score"})
-        if len(merged) < 3:
-            continue
-        from scipy.stats import spearmanr
-
-        rho = float(spearmanr(merged["thurstonian_mean"], merged["ranking_score"]).statistic)
-        stem = doc.root / "figures" / f"utility_methods__{_slug(model)}__{domain}"
-        doc.add(f"Method agreement for `{model}` / {domain}: Spearman {rho:.2f} over {len(merged)} outcomes.")
-        doc.figure(
-            figures.utility_methods_scatter(merged, stem, title=f"{model} / {domain}: Spearman {rho:.2f}"),
-            f"Thurstonian mean against {other[0]} score",
+    thurstonian = {(uf.model, uf.domain): uf for uf in loaded if uf.method == "thurstonian"}
+    second = _ranking_scores(frames) + _second_method_files(loaded, thurstonian)
+    if not second and thurstonian:
+        doc.add(
+            "No second elicitation method (preference_ranking logs in LOGDIR, or a second utilities file) was "
+            "found, so method agreement is not shown."
         )
+    for (model, domain), method, scores in second:
+        uf = thurstonian.get((model, domain))
+        if uf is not None:
+            _methods_scatter(doc, uf, method, scores)
+
+
+def _ranking_scores(frames: Frames) -> list[tuple[tuple[str, str], str, pd.DataFrame]]:
+    """Borda scores per (model, domain) from the preference_ranking logs the frames skipped."""
+    from utility_gap.analysis.ranking import RANKING_TASK, aggregate_rankings, rankings_frame
+
+    paths = [s.path for s in frames.skipped if s.task.split("/")[-1] == RANKING_TASK and s.path]
+    if not paths:
+        return []
+    ranked = rankings_frame(paths)
+    out = []
+    for (model, domain), group in ranked.groupby(["model", "domain"], sort=True):
+        table = aggregate_rankings(group).rename(columns={"outcome_id": "id", "borda": "score"})
+        out.append(((str(model), str(domain)), "ranking (Borda)", table[["id", "score"]]))
+    return out
+
+
+def _second_method_files(loaded: list[Any], thurstonian: dict) -> list[tuple[tuple[str, str], str, pd.DataFrame]]:
+    out = []
+    for uf in loaded:
+        if uf.method != "thurstonian" and (uf.model, uf.domain) in thurstonian:
+            table = pd.DataFrame(uf.outcomes)[["id", "mean"]].rename(columns={"mean": "score"})
+            out.append(((uf.model, uf.domain), uf.method, table))
+    return out
+
+
+def _methods_scatter(doc: _Doc, uf: Any, method: str, scores: pd.DataFrame) -> None:
+    """Thurstonian mean against a second method's score over the outcomes both cover."""
+    from scipy.stats import spearmanr
+
+    merged = pd.DataFrame(uf.outcomes)[["id", "mean"]].merge(scores, on="id")
+    merged = merged.rename(columns={"mean": "thurstonian_mean", "score": "ranking_score"})
+    if len(merged) < 3:
+        doc.add(f"Method agreement for `{uf.model}` / {uf.domain}: only {len(merged)} shared outcome(s); not shown.")
+        return
+    rho = float(spearmanr(merged["thurstonian_mean"], merged["ranking_score"]).statistic)
+    label = _slug(method.split(" ")[0])
+    stem = doc.root / "figures" / f"utility_methods__{_slug(uf.model)}__{uf.domain}__{label}"
+    doc.add(
+        f"Method agreement for `{uf.model}` / {uf.domain}: Spearman {rho:.2f} between the Thurstonian means and "
+        f"the {method} scores over {len(merged)} outcomes."
+    )
+    doc.figure(
+        figures.utility_methods_scatter(merged, stem, y_label=f"{method} score",
+                                        title=f"{uf.model} / {uf.domain}: Spearman {rho:.2f}"),
+        f"Thurstonian mean against {method} score",
+    )
 
 
 def _slug(text: str) -> str:
@@ -668,6 +706,9 @@ def write_report(log_dir: str | Path, out_dir: str | Path, settings: ReportSetti
     frames = read_frames(log_dir, scorer=settings.scorer)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the report is an ordinary folder
     try:
         _build(frames, log_dir, staging, settings)
         _swap(staging, out_dir)
@@ -705,7 +746,7 @@ def _build(frames: Frames, log_dir: Path, root: Path, settings: ReportSettings) 
         _dose_response_section(body, kept, settings)
         _chrf_section(body, kept)
     _judges_section(body, frames, kept, settings)
-    _utilities_section(body, Path(settings.utilities_dir) if settings.utilities_dir else None)
+    _utilities_section(body, Path(settings.utilities_dir) if settings.utilities_dir else None, frames)
     _data_cautions(body, kept, table)
 
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")

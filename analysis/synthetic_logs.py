@@ -226,3 +226,19 @@ def write_synthetic_logs(log_dir: str, runs: list[SyntheticRun]) -> list[str]:
         write_eval_log(synthetic_log(run), path)
         paths.append(path)
     return paths
+
+
+def write_unrelated_log(path: str, task: str = "some_other_suite/arithmetic") -> str:
+    """A one-sample log of another task (a `match` scorer, no judge panel): what the frames skip."""
+    spec = EvalSpec(
+        created=datetime.now(timezone.utc).isoformat(),
+        task=task,
+        dataset=EvalDataset(name="sums", samples=1, sample_ids=[1]),
+        model="simulated/any",
+        config=EvalConfig(),
+        scorers=[EvalScorer(name="match")],
+    )
+    sample = EvalSample(id=1, epoch=1, input="2+2?", target="4", scores={"match": Score(value="C")})
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_eval_log(EvalLog(status="success", eval=spec, samples=[sample]), path)
+    return path

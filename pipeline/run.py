@@ -28,9 +28,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from inspect_ai import Task, eval_set
+from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from inspect_ai.model import Model, get_model
 
-from utility_gap.analysis.elicitation_rounds import ElicitationPlan, run_elicitation
+from utility_gap.analysis.elicitation_rounds import ElicitationError, ElicitationPlan, run_elicitation
 from utility_gap.analysis.pair_selection import default_budget, default_heldout
 from utility_gap.analysis.report import ReportSettings, write_report
 from utility_gap.analysis.utilities_file import utilities_from_fit, utilities_path, write_utilities
@@ -260,12 +261,12 @@ def run(config: RunConfig) -> Path:
         subject: str | Model = config.subject
         if config.model_args:
             subject = get_model(config.subject, **config.model_args)
-        judges = [get_model(j, **config.judge_args) for j in config.judges]
+        judges = [_judge_model(name, i, config.judge_args) for i, name in enumerate(config.judges)]
 
         utilities: dict[str, Path] = {}
         for domain in p.domains:
             _say(f"Stage 1: eliciting preferences over '{domain}'")
-            result = run_elicitation(
+            result = _elicit(
                 ElicitationPlan(
                     model=config.subject,
                     domain=domain,
@@ -289,7 +290,7 @@ def run(config: RunConfig) -> Path:
         tasks = _stage23_tasks(config, utilities)
         _say(f"Stages 2-3: {len(tasks)} evals (ranking, writing tasks, judge controls) -> {logs / 'tasks'}")
         roles = {"judge": judges} if judges else None
-        success, _ = eval_set(
+        success, task_logs = eval_set(
             tasks,
             log_dir=str(logs / "tasks"),
             model=subject,
@@ -299,8 +300,12 @@ def run(config: RunConfig) -> Path:
             retry_wait=1,
             fail_on_error=0.1,
             log_dir_allow_dirty=True,
+            log_buffer=1,  # every finished sample is on disk, so an interrupted run resumes from it
             display=os.environ.get("UTILITY_GAP_DISPLAY") or None,
         )
+        if _interrupted(logs / "tasks", task_logs):
+            # Inspect absorbs Ctrl-C to save the logs; the run stops here, resumable.
+            raise KeyboardInterrupt
         if not success:
             _say("Stages 2-3: some evals did not finish; the report uses what finished (rerun to resume).")
 
@@ -322,6 +327,30 @@ def _ambient_model(model: str) -> Iterator[None]:
             os.environ.pop("INSPECT_EVAL_MODEL", None)
         else:
             os.environ["INSPECT_EVAL_MODEL"] = previous
+
+
+def _judge_model(name: str, index: int, args: dict[str, Any]) -> Model:
+    """A separate instance per panel seat; simulated judges get their own seed unless -J seed= is set."""
+    if name.startswith("simulated/") and "seed" not in args:
+        args = {**args, "seed": 1000 + index}
+    return get_model(name, memoize=False, **args)
+
+
+def _interrupted(log_dir: Path, returned: list[EvalLog]) -> bool:
+    """Was the eval set cancelled (Ctrl-C)? eval_set can swallow the interrupt and return []."""
+    if any(log.status == "cancelled" for log in returned):
+        return True
+    on_disk = [read_eval_log(info, header_only=True).status for info in list_eval_logs(str(log_dir))]
+    return not returned or "cancelled" in on_disk
+
+
+def _elicit(plan: ElicitationPlan):
+    try:
+        return run_elicitation(plan)
+    except ElicitationError as ex:
+        if "(cancelled)" in str(ex):
+            raise KeyboardInterrupt from None
+        raise PipelineError(f"Stage 1 ({plan.domain}): {ex}") from None
 
 
 def _stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[Task]:

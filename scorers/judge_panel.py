@@ -31,12 +31,29 @@ both presentation orders, the one given by `first_shown` first. An answer that
 - panel winner: plurality of the non-missing judge verdicts; a split (no unique
   largest count) -> `tie`; every judge missing -> null.
 
-Input: `Sample.metadata` (see docs/architecture.md: `task_prompt`, `axis`, `criteria`,
-`reference`, ...) and `state.metadata["pair"]` = `{"a": {"arm", "prompt", "output",
-"stop_reason", "flags"}, "b": {...}}`. `first_shown` ("a" | "b") is read from
-`state.metadata["first_shown"]`, else `state.metadata["pair"]["first_shown"]`, else
-drawn from a hash of the sample id and epoch. Everything is read from metadata, so
-`inspect score` re-judges a log without calling the model under test.
+Paired-sample metadata (the input)
+==================================
+`Sample.metadata` (written by the writing tasks, `evals/writing.py`)::
+
+    {"task": "essay"|"grant_abstract"|"incident_postmortem"|"translation",
+     "item_id": str, "task_prompt": str (the bare task: all a judge sees of it),
+     "axis": str (what "better" means), "criteria": [str, ...] (rubric),
+     "reference": str | null (translation), "contrast": "<armA>_vs_<armB>",
+     "arm_a": str, "arm_b": str, "draw": int, "repeat": int, "domain": str | null,
+     "outcome_a": {"id", "text", "utility"} | null, "outcome_b": ... | null,
+     "utility_diff": float | null (a - b)}
+
+`state.metadata["pair"]` (written by `solvers/paired_generation.py`)::
+
+    {"a": {"arm", "prompt", "output", "stop_reason",
+           "flags": {"empty", "truncated", "refusal", "leak"}}, "b": {...},
+     "first_shown": "a" | "b"}
+
+The scorers read `task_prompt`, `axis`, `criteria` (rubric), `reference` and the pair.
+`first_shown` is read from `state.metadata["first_shown"]`, else
+`state.metadata["pair"]["first_shown"]`, else drawn from a hash of the sample id and
+epoch. Everything is read from metadata, so `inspect score` re-judges a log without
+calling the model under test.
 
 `judge_panel` Score
 ===================
@@ -63,11 +80,12 @@ counts it as unscored and leaves it out of every metric, and the metadata is kep
 Each output is scored 1-10 on each of `Sample.metadata["criteria"]` by each judge
 (`rubric_judge_prompt`, parsed by `parse_rubric_scores`, same retries).
 `value`: `{"a": mean score of a, "b": mean score of b}` over judges and criteria
-(NaN for a side with no scores). `metadata`::
+(NaN for a side with no scores; Inspect leaves a NaN side out of its `mean` metric
+and counts it as unscored). `metadata`::
 
     {"rubric": {"a": {judge label: {criterion: int|null}}, "b": {...}},
      "raw": {"a": {judge label: [str, ...]}, "b": {...}},
-     "judges": [{"judge", "model", "role"}], "n_judges": int,
+     "rubric_judges": [{"judge", "model", "role"}], "n_judges": int,
      "n_missing": int ((side, judge) answers never parsed), "n_retries": int,
      "panel_warning": str | null}
 """
@@ -88,6 +106,7 @@ from inspect_ai.scorer import (
     Score,
     Scorer,
     Target,
+    mean,
     metric,
     scorer,
 )
@@ -116,6 +135,7 @@ FALLBACK_WARNING = (
 )
 
 T = TypeVar("T")
+_fallback_warned: list[bool] = []
 
 
 @dataclass(frozen=True)
@@ -150,7 +170,9 @@ def resolve_judges(role: str = JUDGE_ROLE) -> tuple[list[Judge], str | None]:
     if not entries:
         entries = [(FALLBACK_ROLE, get_model())]
         warning = FALLBACK_WARNING
-        logger.warning(FALLBACK_WARNING)
+        if not _fallback_warned:  # once per process; every score still records it
+            logger.warning(FALLBACK_WARNING)
+            _fallback_warned.append(True)
     names = [str(m) for _, m in entries]
     judges = [
         Judge(label=name if names.count(name) == 1 else f"{name}#{i + 1}", role=role_name, model=model)
@@ -346,18 +368,6 @@ def missing_judge_share() -> Metric:
     return compute
 
 
-@metric
-def nan_mean() -> Metric:
-    """Mean of the numeric values, skipping NaN (sides no judge could score)."""
-
-    def compute(scores: list[SampleScore]) -> float:
-        values = [float(s.score.value) for s in scores if isinstance(s.score.value, (int, float))]
-        values = [v for v in values if not math.isnan(v)]
-        return sum(values) / len(values) if values else float("nan")
-
-    return compute
-
-
 @scorer(metrics=[a_win_rate(), tie_share(), order_consistency(), missing_judge_share()])
 def judge_panel(
     role: str = JUDGE_ROLE,
@@ -427,7 +437,7 @@ def _criteria(state: TaskState) -> list[str]:
     return criteria
 
 
-@scorer(metrics={"a": [nan_mean()], "b": [nan_mean()]})
+@scorer(metrics={"a": [mean()], "b": [mean()]})
 def judge_rubric(
     role: str = JUDGE_ROLE,
     max_retries: int = DEFAULT_MAX_RETRIES,
@@ -477,7 +487,7 @@ def judge_rubric(
             metadata={
                 "rubric": rubric,
                 "raw": raw,
-                "judges": [{"judge": j.label, "model": str(j.model), "role": j.role} for j in judges],
+                "rubric_judges": [{"judge": j.label, "model": str(j.model), "role": j.role} for j in judges],
                 "n_judges": len(judges),
                 "n_missing": sum(scores is None for _, scores in results),
                 "n_retries": sum(len(answers) - 1 for answers, _ in results),

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec, write_eval_log
-from inspect_ai.log._log import EvalScorer
-from inspect_ai.scorer import Score
+from inspect_ai.log import EvalLog, write_eval_log
 
 from utility_gap.analysis.frames import (
     JUDGE_VERDICTS_SCHEMA,
@@ -21,22 +18,11 @@ from utility_gap.analysis.frames import (
     read_frames,
     validate_judged_pairs,
 )
-from utility_gap.analysis.synthetic_logs import SyntheticRun, synthetic_log, write_synthetic_logs
+from utility_gap.analysis.synthetic_logs import SyntheticRun, synthetic_log, write_synthetic_logs, write_unrelated_log
 
 
-def other_task_log(path: Path, task: str = "some_other_suite/arithmetic") -> Path:
-    """A log of an unrelated task (a `match` scorer, no judge panel)."""
-    spec = EvalSpec(
-        created=datetime.now(timezone.utc).isoformat(),
-        task=task,
-        dataset=EvalDataset(name="sums", samples=1, sample_ids=[1]),
-        model="simulated/any",
-        config=EvalConfig(),
-        scorers=[EvalScorer(name="match")],
-    )
-    sample = EvalSample(id=1, epoch=1, input="2+2?", target="4", scores={"match": Score(value="C")})
-    write_eval_log(EvalLog(status="success", eval=spec, samples=[sample]), str(path))
-    return path
+def other_task_log(path: Path) -> Path:
+    return Path(write_unrelated_log(str(path)))
 
 
 def write_log(log: EvalLog, path: Path) -> Path:

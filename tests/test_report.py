@@ -12,10 +12,10 @@ import pytest
 from utility_gap.analysis import figures
 from utility_gap.analysis.frames import FrameError, read_frames
 from utility_gap.analysis.report import ReportError, ReportSettings, write_report
-from utility_gap.analysis.synthetic_logs import SyntheticRun, write_synthetic_logs
+from utility_gap.analysis.synthetic_logs import SyntheticRun, write_synthetic_logs, write_unrelated_log
 from utility_gap.analysis.utilities_file import UtilitiesFile, write_utilities
 from utility_gap.pipeline import cmd_report
-from utility_gap.pipeline.cli import CommandError
+from utility_gap.pipeline.cli import CommandError, main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -38,14 +38,8 @@ def planted_logs(log_dir: Path) -> list[str]:
 
 
 def cli(argv: list[str]) -> int:
-    """`utility-gap report ...` as the CLI runs it: user errors become exit status 2."""
-    parser = argparse.ArgumentParser(prog="utility-gap report")
-    cmd_report.add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return cmd_report.run(args)
-    except CommandError:
-        return 2
+    """`utility-gap report ...` through the real command (user errors are exit status 2)."""
+    return main(["report", *argv])
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +148,17 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path, capsys: p
         cmd_report.run(argparse.Namespace(logdir=str(tmp_path / "missing"), out=str(out), exclude_flags=(),
                                           margin=0.05, alpha=0.05, utilities=None, scorer=None))
     assert cli([str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "missing' does not exist" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert cli([str(tmp_path / "empty"), "--out", str(out)]) == 2
-    with pytest.raises(FrameError, match="No Inspect logs"):
+    assert "No Inspect logs" in capsys.readouterr().err
+    write_unrelated_log(str(tmp_path / "empty" / "other" / "2026-01-01T00-00-00+00-00_x_y.eval"))
+    assert cli([str(tmp_path / "empty"), "--out", str(out)]) == 2
+    assert "some_other_suite/arithmetic" in capsys.readouterr().err
+    with pytest.raises(FrameError, match="No paired-writing logs"):
         write_report(tmp_path / "empty", out)
     assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # nothing written beside it
     with pytest.raises(SystemExit):
         cli([str(tmp_path / "empty"), "--out", str(out), "--exclude-flags", "leak,typo"])
     assert "unknown flag(s) typo" in capsys.readouterr().err
@@ -201,5 +200,5 @@ def test_utilities_files_give_elicitation_diagnostics_with_reasons(tmp_path: Pat
     assert sorted(diagnostics["file"]) == ["a.json", "b.json"]
     assert reason in text and "uninformative" in text
     assert "`notes.json`" in text  # a JSON that is not a utilities file is named, not silently ignored
-    assert "Spearman 1.00 over 5 outcomes" in text
-    assert (tmp_path / "out" / "figures" / "utility_methods__simulated-chooser__demo.png").stat().st_size > 5_000
+    assert re.search(r"Spearman 1\.00 between the Thurstonian means and the ranking scores over 5 outcomes", text)
+    assert (tmp_path / "out" / "figures" / "utility_methods__simulated-chooser__demo__ranking.png").stat().st_size > 5_000

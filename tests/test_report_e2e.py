@@ -18,8 +18,12 @@ from inspect_ai import eval
 from inspect_ai.model import get_model
 
 from utility_gap.analysis.frames import judged_pairs_frame, read_frames
-from utility_gap.analysis.report import write_report
+from utility_gap.analysis.report import ReportSettings, write_report
+from utility_gap.analysis.utilities_file import REQUIRED_METRICS, UtilitiesFile, write_utilities
 from utility_gap.evals.judge_controls import judge_controls
+from utility_gap.evals.outcomes import load_outcomes
+from utility_gap.evals.preference import preference_ranking
+from utility_gap.models.simulated import planted_utility
 from utility_gap.evals.writing import essay
 
 TOPICS = ["rooftop gardens", "evening markets", "river walkways", "repair cafes", "tool libraries", "shade trees"]
@@ -105,7 +109,28 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         display="none",
     )
     assert controls.status == "success", controls.error
+    (ranking,) = eval(
+        preference_ranking,
+        task_args={"domain": "demo", "subsets": 30, "size": 6, "seed": 1},
+        model="simulated/chooser",
+        model_args={"seed": 3},
+        log_dir=str(log_dir),
+        display="none",
+    )
+    assert ranking.status == "success", ranking.error
     return log_dir
+
+
+def planted_utilities_file(path: Path) -> Path:
+    """A Thurstonian utilities file holding the simulated chooser's planted utilities."""
+    outcomes = [
+        {"id": o.id, "text": o.text, "mean": planted_utility(o.text), "variance": 1.0, "n_comparisons": 10}
+        for o in load_outcomes("demo")
+    ]
+    metrics = dict.fromkeys(REQUIRED_METRICS, 0.0) | {"unparseable_policy": "skip"}
+    write_utilities(path, UtilitiesFile(model="simulated/chooser", domain="demo", outcomes=outcomes,
+                                        metrics=metrics, informative=True))
+    return path
 
 
 def test_frames_of_real_logs_follow_the_contract(logs: Path) -> None:
@@ -119,7 +144,8 @@ def test_frames_of_real_logs_follow_the_contract(logs: Path) -> None:
     assert frames.verdicts.groupby("pair_key")["order"].apply(set).eq({"ab", "ba"}).all()
     pd.testing.assert_frame_equal(judged_pairs_frame(logs), pairs)  # the fast summary read agrees
     kinds = sorted(s.kind for s in frames.logs)
-    assert kinds == ["controls", "pairs"] and not frames.skipped
+    assert kinds == ["controls", "pairs"]
+    assert [s.task for s in frames.skipped] == ["utility_gap/preference_ranking"]
     assert len(frames.controls) > 0 and set(frames.controls["damage"]) == {"truncated", "shuffled", "corrupted_facts", "typos"}
 
 
@@ -138,3 +164,14 @@ def test_planted_effect_appears_in_the_report_and_planted_null_does_not(logs: Pa
     assert "The panel was not validated" not in text
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
         assert (tmp_path / "report" / image).stat().st_size > 5_000
+
+
+def test_ranking_logs_agree_with_planted_thurstonian_utilities(logs: Path, tmp_path: Path) -> None:
+    utilities = tmp_path / "utilities"
+    planted_utilities_file(utilities / "simulated-chooser__demo.json")
+    path = write_report(logs, tmp_path / "report", ReportSettings(utilities_dir=utilities))
+    text = path.read_text()
+    match = re.search(r"Spearman (-?\d\.\d\d) between the Thurstonian means and the ranking \(Borda\) scores over (\d+)", text)
+    assert match, "method agreement missing from the report"
+    assert float(match.group(1)) > 0.7 and int(match.group(2)) == len(load_outcomes("demo"))
+    assert (tmp_path / "report" / "figures" / "utility_methods__simulated-chooser__demo__ranking.png").stat().st_size > 5_000

@@ -14,13 +14,11 @@ from typing import Any
 import anyio
 import pytest
 
-from inspect_ai import Task, eval
-from inspect_ai._eval.score import score_async
+from inspect_ai import Task, eval, score_async
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.log import read_eval_log, resolve_sample_attachments
 from inspect_ai.model import get_model
 
-from utility_gap.models.simulated import QUALITY_MARKER
 from utility_gap.scorers.chrf import chrf
 from utility_gap.scorers.judge_panel import judge_panel, judge_rubric
 from utility_gap.scorers.judge_prompts import split_pairwise_prompt
