@@ -63,6 +63,7 @@ class ElicitationPlan:
     unparseable_policy: str = "skip"
     max_connections: int | None = None
     temperature: float = 1.0
+    max_tokens: int | None = None  # answer length limit; does not change which pairs are asked
     batch: bool = True  # K draws per call via num_choices where the provider allows
 
     def validate(self) -> list[Outcome]:
@@ -114,6 +115,7 @@ def signature(plan: ElicitationPlan, n_outcomes: int) -> str:
         "logprobs": plan.logprobs,
         "seed": plan.seed,
         "temperature": plan.temperature,
+        "max_tokens": plan.max_tokens,
         "batch": plan.batch,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -230,6 +232,7 @@ def _run_round(plan: ElicitationPlan, model: Model, run: str, r: int, pairs: lis
         k=plan.k,
         logprobs=plan.logprobs,
         temperature=plan.temperature,
+        max_tokens=plan.max_tokens,
         seed=plan.seed,
         batch=plan.batch,
     )

@@ -8,9 +8,10 @@ Which logs are used
 -------------------
 A log is a *paired-writing log* when its eval spec lists a `judge_panel` or
 `judge_rubric` scorer, a *judge-control log* when its task name contains
-`judge_controls`. A rubric-only log gives outputs-frame rows and no judged pairs. Any other log in
-the directory (elicitation rounds, another suite's runs) is skipped and listed in
-`Frames.skipped`; naming such a log explicitly as the input raises `FrameError`.
+`judge_controls`. A rubric-only log gives outputs-frame rows and no judged pairs.
+Any other log in the directory (elicitation rounds, another suite's runs) is skipped,
+listed in `Frames.skipped` and logged as a warning; naming such a log explicitly as
+the input raises `FrameError`.
 Logs that stopped early (status error/cancelled/started) are used: their finished
 samples become rows, `partial_log` is True on those rows, and `Frames.logs` counts
 the expected, present and unscored samples of each. A pair whose every judge is
@@ -60,7 +61,8 @@ partial_log     bool     the row comes from a log that did not finish
 
 Schema: judge-verdicts frame (`judge_verdicts_frame`, one row per pair x judge x presentation)
 ---------------------------------------------------------------------------------------------
-`pair_key`, `model`, `task`, `contrast` (object); `judge` (object, the judge model);
+`pair_key`, `model`, `task`, `contrast` (object); `judge` (object: the panel's label
+for the judge, its model name, suffixed `#k` when one model sits on the panel twice);
 `order` ("ab": a shown as response 1, "ba": b shown first); `parsed` ("1" | "2" |
 "tie" | None); `winner` ("a" | "b" | "tie" | None: the side this presentation
 preferred); `judge_verdict` (the judge's combined verdict over both orders: "a" |
@@ -74,8 +76,8 @@ Schema: outputs frame (`outputs_frame`, one row per output x judge x criterion r
 NaN when the judge's score could not be parsed). Empty (with these columns) when no
 log has a rubric score.
 
-Schema: judge-controls frame (`Frames.controls`, one row per control pair)
---------------------------------------------------------------------------
+Schema: judge-controls frame (`Frames.controls`, one row per control pair x judge, plus "panel")
+-----------------------------------------------------------------------------------------------
 `log`, `pair_key`, `damage` (object: how the copy was damaged), `judge` (object,
 "panel" for the panel's verdict), `verdict` (object: "a" | "b" | "tie" | None),
 `correct` (boolean, nullable: the intact text won; a tie is not correct; NA when the
@@ -618,6 +620,7 @@ def read_frames(
         raise FrameError(f"No Inspect logs (.eval/.json) in '{logs}'.")
     kinds: list[tuple[str, str]] = []
     skipped: list[SkippedLog] = []
+    headers: dict[str, EvalLog] = {}
     for file in files:
         try:
             header = read_eval_log(file, header_only=True)
@@ -639,6 +642,8 @@ def read_frames(
             skipped.append(SkippedLog(log=name, task=header.eval.task, reason=reason, path=file))
             continue
         kinds.append((file, kind))
+        headers[file] = header
+    kinds = _drop_superseded(kinds, headers, base, skipped)
     if not any(kind == "pairs" for _, kind in kinds):
         listed = "; ".join(f"{s.log} ({s.task})" for s in skipped) or "none"
         raise FrameError(
@@ -656,6 +661,11 @@ def read_frames(
                 res.summary.log, res.summary.status, res.summary.n_samples, res.summary.n_expected,
             )
     pair_rows = [r for res in results for r in res.pairs]
+    if scorer is not None and not any(res.summary.scorer for res in results):
+        raise FrameError(
+            f"No sample in '{logs}' has a pairwise score named '{scorer}'. Leave the scorer unset to use the "
+            "only panel score, or name one that the logs hold (see `inspect view`)."
+        )
     frames = Frames(
         pairs=_typed(pair_rows, JUDGED_PAIRS_SCHEMA),
         verdicts=_typed([r for res in results for r in res.verdicts], JUDGE_VERDICTS_SCHEMA),
@@ -669,6 +679,41 @@ def read_frames(
     validate_frame(frames.outputs, OUTPUTS_SCHEMA, "outputs")
     validate_frame(frames.controls, CONTROLS_SCHEMA, "judge-controls")
     return frames
+
+
+def _drop_superseded(
+    kinds: list[tuple[str, str]], headers: dict[str, EvalLog], base: str, skipped: list[SkippedLog]
+) -> list[tuple[str, str]]:
+    """Keep one log per eval `task_id` (a retried eval's attempts share it): the newest finished one.
+
+    A retry copies the finished samples of the earlier attempt, so reading both would
+    count those pairs twice; the earlier attempts are listed as skipped.
+    """
+    attempts: dict[str, list[str]] = {}
+    for file, _ in kinds:
+        task_id = headers[file].eval.task_id
+        if task_id:
+            attempts.setdefault(task_id, []).append(file)
+    superseded: set[str] = set()
+    for task_id, files in attempts.items():
+        if len(files) < 2:
+            continue
+        keep = max(files, key=lambda f: (headers[f].status == "success", str(headers[f].eval.created)))
+        for file in files:
+            if file != keep:
+                superseded.add(file)
+                skipped.append(
+                    SkippedLog(
+                        log=Path(os.path.relpath(file, base)).as_posix(),
+                        task=headers[file].eval.task,
+                        reason=(
+                            f"an earlier attempt (status {headers[file].status}) of the eval in "
+                            f"{Path(os.path.relpath(keep, base)).as_posix()} (same task_id {task_id}), which is used"
+                        ),
+                        path=file,
+                    )
+                )
+    return [(file, kind) for file, kind in kinds if file not in superseded]
 
 
 def _read_all(

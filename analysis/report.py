@@ -263,25 +263,39 @@ def _exclusions_section(doc: _Doc, frames: Frames, settings: ReportSettings) -> 
             f"counted under both; {n_excluded} excluded, {len(frames.pairs) - n_excluded} analysed):"
         ),
     )
+    if n_excluded and excluded is not None:
+        by_contrast = (
+            frames.pairs.assign(excluded=frames.pairs["pair_key"].isin(set(excluded.excluded["pair_key"])))
+            .groupby(["contrast", "model", "task"])["excluded"].agg(["size", "sum"]).reset_index()
+            .rename(columns={"size": "pairs", "sum": "excluded"})
+        )
+        by_contrast["share_excluded"] = by_contrast["excluded"] / by_contrast["pairs"]
+        doc.table(
+            "exclusions_by_cell",
+            by_contrast,
+            caption="Excluded pairs per cell (an exclusion rate that differs between cells or contrasts can bias "
+            "the comparison; compare with `--exclude-flags none`):",
+        )
     missing = int((frames.verdicts["judge_verdict"].isna()).sum())
     if missing:
         doc.add(
             f"{missing} of {len(frames.verdicts)} judge presentations belong to a judge verdict that is missing "
-            "(unparseable after retries); the panel decided those pairs by the remaining judges."
+            "(unparseable after retries); where other judges answered, the panel decided by them."
         )
     return excluded.kept if excluded is not None else frames.pairs
 
 
-def _conclusion(row: pd.Series, margin: float) -> str:
+def _conclusion(row: pd.Series, margin: float, power: float) -> str:
     n = int(row["n"])
+    if row["significant_holm"]:  # the exact test is valid at any n; a small n only widens the interval
+        side = "a" if row["win_rate"] > 0.5 else "b"
+        small = f"; only {n} decisive pairs, so the size is imprecise" if n < MIN_DECISIVE else ""
+        return f"side {side} better (Holm p = {_fmt(row['p_holm'])}{small})"
     if n < MIN_DECISIVE:
         return f"cannot say: only {n} decisive pair(s)"
-    if row["significant_holm"]:
-        side = "a" if row["win_rate"] > 0.5 else "b"
-        return f"side {side} better (Holm p = {_fmt(row['p_holm'])})"
     if row.get("equivalent_fw", False):
         return f"no effect larger than ±{margin} (TOST, family-wise)"
-    return f"inconclusive (MDE {_fmt(row.get('mde_fw'))} at 80% power)"
+    return f"inconclusive (MDE {_fmt(row.get('mde_fw'))} at {power:.0%} power)"
 
 
 def _win_rate_section(doc: _Doc, pairs: pd.DataFrame, settings: ReportSettings) -> pd.DataFrame:
@@ -297,7 +311,7 @@ def _win_rate_section(doc: _Doc, pairs: pd.DataFrame, settings: ReportSettings) 
     table = win_rates(pairs, alpha=settings.alpha)
     table = add_cohens_h(table)
     table = equivalence_table(table, margin=settings.margin, alpha=settings.alpha, power=settings.power)
-    table["conclusion"] = [_conclusion(row, settings.margin) for _, row in table.iterrows()]
+    table["conclusion"] = [_conclusion(row, settings.margin, settings.power) for _, row in table.iterrows()]
     table = table.sort_values(
         ["contrast", "model", "task"], key=lambda s: s.map({c: i for i, c in enumerate(_ordered_contrasts(s.unique()))})
         if s.name == "contrast" else s
@@ -354,7 +368,8 @@ def _aggregate_section(doc: _Doc, pairs: pd.DataFrame, settings: ReportSettings)
 
 
 def _rubric_section(doc: _Doc, frames: Frames, kept: pd.DataFrame, settings: ReportSettings) -> None:
-    outputs = frames.outputs[frames.outputs["pair_key"].isin(set(kept["pair_key"]))]
+    excluded = set(frames.pairs["pair_key"]) - set(kept["pair_key"])
+    outputs = frames.outputs[~frames.outputs["pair_key"].isin(excluded)]
     if outputs.empty:
         return
     doc.add(
@@ -558,7 +573,10 @@ def _utilities_section(doc: _Doc, utilities_dir: Path | None, frames: Frames) ->
                 "uninformative_reasons": "; ".join(uf.uninformative_reasons),
                 **{k: m.get(k) for k in (
                     "train_accuracy", "heldout_accuracy", "heldout_log_loss", "intransitive_triad_share",
-                    "position_bias", "n_pairs", "n_choices", "n_refusal", "n_unparseable", "unparseable_policy",
+                    "position_bias", "unparseable_policy",
+                )},
+                **{k: int(m[k]) if m.get(k) is not None else None for k in (
+                    "n_pairs", "n_choices", "n_refusal", "n_unparseable",
                 )},
             }
         )
@@ -644,19 +662,33 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in text)
 
 
-def _data_cautions(doc: _Doc, kept: pd.DataFrame, table: pd.DataFrame) -> None:
+def _data_cautions(doc: _Doc, frames: Frames, kept: pd.DataFrame, table: pd.DataFrame) -> None:
+    if frames.pairs.empty:
+        doc.cautions.append(
+            "No judged pair has a pairwise panel verdict (rubric-only logs, or every pair unscored): no win-rate "
+            "conclusion is possible."
+        )
+        return
     if kept.empty:
         doc.cautions.append("Every judged pair was excluded: no conclusion is possible.")
         return
     if (kept["winner"] == "tie").all():
         doc.cautions.append("Every analysed pair is a tie: the panel never separated the two sides.")
-    small = table[table["n"] < MIN_DECISIVE]
+    small = table[(table["n"] < MIN_DECISIVE) & ~table["significant_holm"].astype(bool)]
     if len(small):
         doc.cautions.append(
-            f"{len(small)} of {len(table)} cells have fewer than {MIN_DECISIVE} decisive pairs; they support no "
-            "conclusion either way."
+            f"{len(small)} of {len(table)} cells have fewer than {MIN_DECISIVE} decisive pairs and no significant "
+            "difference; they support no conclusion either way."
         )
-    weak = table[(table["n"] >= MIN_DECISIVE) & ~table["significant_holm"] & ~table["equivalent_fw"]]
+    small_significant = table[(table["n"] < MIN_DECISIVE) & table["significant_holm"].astype(bool)]
+    if len(small_significant):
+        doc.cautions.append(
+            f"{len(small_significant)} significant cell(s) rest on fewer than {MIN_DECISIVE} decisive pairs: the "
+            "direction is supported by the exact test, the size of the effect is not pinned down."
+        )
+    weak = table[
+        (table["n"] >= MIN_DECISIVE) & ~table["significant_holm"].astype(bool) & ~table["equivalent_fw"].astype(bool)
+    ]
     if len(weak):
         doc.cautions.append(
             f"{len(weak)} cell(s) show neither a significant difference nor equivalence within the margin: a "
@@ -742,12 +774,12 @@ def _build(frames: Frames, log_dir: Path, root: Path, settings: ReportSettings) 
     else:
         table = _win_rate_section(body, kept, settings)
         aggregate = _aggregate_section(body, kept, settings)
-        _rubric_section(body, frames, kept, settings)
         _dose_response_section(body, kept, settings)
         _chrf_section(body, kept)
+    _rubric_section(body, frames, kept, settings)
     _judges_section(body, frames, kept, settings)
     _utilities_section(body, Path(settings.utilities_dir) if settings.utilities_dir else None, frames)
-    _data_cautions(body, kept, table)
+    _data_cautions(body, frames, kept, table)
 
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     doc.add("# utility-gap report", f"Generated {stamp} from `{log_dir}`.")

@@ -178,7 +178,7 @@ def _sample(run: SyntheticRun, index: int, item: int, repeat: int, rng: np.rando
                 "n_missing": sum(1 for j in judges if j["verdict"] is None),
                 "n_retries": 0,
                 "flags": flags,
-                "chrf": None,
+                "chrf": {side: float(50 + 10 * q[side]) for side in ("a", "b")} if run.task == "translation" else None,
                 "panel_warning": None,
             },
         ),

@@ -115,6 +115,8 @@ def pair_table(frame: pd.DataFrame, policy: UnparseablePolicy = "skip") -> pd.Da
         .groupby(["outcome_a", "outcome_b", "heldout"], as_index=False, sort=True)[counts]
         .sum()
     )
+    # a pair with no answers at all (its sample failed) is not a comparison
+    table = table[table[counts].sum(axis=1) > 0].reset_index(drop=True)
     failed = table["n_refusal"] + table["n_unparseable"]
     half = 0.5 * failed if policy == "half" else 0.0
     table["w_first"] = table["n_first"] + half
@@ -281,8 +283,17 @@ def fit_metrics(
         "n_refusal": int(frame["n_refusal"].sum()),
         "n_unparseable": int(frame["n_unparseable"].sum()),
         "unparseable_policy": policy,
+        "n_failed_samples": _failed_samples(frame),
         "converged": fit.converged,
     }
+
+
+def _failed_samples(frame: pd.DataFrame) -> int:
+    """Samples whose model calls failed (the `error` column of a choices frame, if any)."""
+    if "error" not in frame.columns:
+        return 0
+    failed = frame[frame["error"].notna()]
+    return int(len(failed.drop_duplicates([c for c in ("log", "sample_id", "epoch") if c in failed.columns])))
 
 
 def assess_informative(metrics: dict[str, object]) -> tuple[bool, list[str]]:

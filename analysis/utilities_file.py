@@ -22,7 +22,7 @@ report). One JSON object:
 ```
 
 Metric definitions are in `analysis/thurstonian.py`; a metric that cannot be computed
-(e.g. no held-out pairs) is null. Extra metric keys may appear (`heldout_vs_chance_p`,
+(e.g. no held-out pairs) is null. Extra metric keys may appear (`heldout_vs_chance_p`, `n_failed_samples`,
 `n_train_choices`, `n_heldout_choices`, `converged`, `regularisation`, `calls`).
 
 Files live at `<out>/utilities/<model-slug>__<domain>.json` (`utilities_path`), where

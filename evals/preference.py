@@ -52,6 +52,14 @@ def pair_sample(a: Outcome, b: Outcome, heldout: bool) -> Sample:
     )
 
 
+def _max_tokens(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if int(value) < 1:
+        raise ValueError(f"-T max_tokens={value}: must be at least 1 (or leave it unset).")
+    return int(value)
+
+
 @task
 def preference_elicitation(
     domain: str = "demo",
@@ -62,6 +70,7 @@ def preference_elicitation(
     temperature: float = 1.0,
     seed: int = 0,
     batch: bool = True,
+    max_tokens: int | None = None,
 ) -> Task:
     """Which of two world states does the model prefer? Both orders, K draws each.
 
@@ -72,6 +81,8 @@ def preference_elicitation(
         logprobs: Read P(A) from the top logprobs (one call per order) instead of sampling.
         top_logprobs: How many top logprobs to request in logprob mode.
         temperature: Sampling temperature for the draws.
+        max_tokens: Answer length limit (None: the model's own). A letter needs one token;
+            a small limit keeps slow local models fast, and longer answers are still parsed.
         seed: Seed for `pairs=<number>`.
         batch: Ask for an order's K draws in one call (`num_choices=K`), topping up with
             single calls if the provider returns fewer; false makes K single calls.
@@ -89,7 +100,7 @@ def preference_elicitation(
         dataset=MemoryDataset(samples, name=f"preference-{outcomes[0].domain}"),
         solver=forced_choice_draws(k=k, logprobs=bool(logprobs), top_logprobs=int(top_logprobs), batch=bool(batch)),
         scorer=forced_choice_tally(),
-        config=GenerateConfig(temperature=float(temperature)),
+        config=GenerateConfig(temperature=float(temperature), max_tokens=_max_tokens(max_tokens)),
         metadata={"domain": outcomes[0].domain, "k": k, "method": "logprob" if logprobs else "sample"},
     )
 
@@ -101,6 +112,7 @@ def preference_ranking(
     size: int = 8,
     temperature: float = 1.0,
     seed: int = 0,
+    max_tokens: int | None = None,
 ) -> Task:
     """Order a random subset of outcomes, best first (the second elicitation method).
 
@@ -110,6 +122,7 @@ def preference_ranking(
         size: Outcomes per subset (at least 2; capped at the domain's size).
         temperature: Sampling temperature.
         seed: Seed for drawing the subsets.
+        max_tokens: Answer length limit (None: the model's own).
     """
     subsets, size = int(subsets), int(size)
     if subsets < 1:
@@ -137,6 +150,6 @@ def preference_ranking(
         dataset=MemoryDataset(samples, name=f"ranking-{outcomes[0].domain}"),
         solver=ranking_request(),
         scorer=ranking_parse(),
-        config=GenerateConfig(temperature=float(temperature)),
+        config=GenerateConfig(temperature=float(temperature), max_tokens=_max_tokens(max_tokens)),
         metadata={"domain": outcomes[0].domain, "size": size},
     )

@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from utility_gap.pipeline.errors import CommandError
+
 COMMANDS: dict[str, str] = {
     "run": "Run the whole experiment (Stages 1-4), resumable; the embedded model when no --model.",
     "elicit": "Stage 1: elicit preferences in rounds and fit a utilities file.",
@@ -20,10 +22,6 @@ COMMANDS: dict[str, str] = {
     "tasks": "List the Inspect tasks this package registers (utility_gap/<task>).",
     "serve": "Start the embedded default model (SmolLM2-135M) on a loopback port.",
 }
-
-
-class CommandError(Exception):
-    """A user-facing error: printed without a traceback, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,7 +39,7 @@ def parse_model_args(items: list[str]) -> dict[str, Any]:
     """`key=value` strings -> dict, values read as YAML scalars like `inspect eval -M`."""
     import yaml
 
-    from utility_gap.pipeline.cli import CommandError
+    from utility_gap.pipeline.errors import CommandError
 
     parsed: dict[str, Any] = {}
     for item in items:
@@ -53,7 +53,7 @@ def parse_model_args(items: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis.elicitation_rounds import ElicitationError, ElicitationPlan, run_elicitation
     from utility_gap.evals.outcomes import OutcomeSetError
-    from utility_gap.pipeline.cli import CommandError
+    from utility_gap.pipeline.errors import CommandError
 
     if args.k < 1:
         raise CommandError(f"--k {args.k}: the number of draws per order must be at least 1.")
@@ -80,11 +80,13 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(ex)) from None
     uf = utilities_from_fit(result.fit, args.model, result.domain, result.texts, result.logs)
     path = write_utilities(utilities_path(args.out, args.model, result.domain), uf)
-    print(summary(uf, path, result.rounds_run, result.rounds_reused, result.calls))
+    rounds = f"rounds: {result.rounds_run} run, {result.rounds_reused} resumed from logs"
+    print(summary(uf, path, rounds, result.calls))
     return 0
 
 
-def summary(uf: Any, path: Path, rounds_run: int, rounds_reused: int, calls: int) -> str:
+def summary(uf: Any, path: Path, rounds: str, calls: int) -> str:
+    """The few lines printed after a fit: where it went, how much data, how good, informative?"""
     m = uf.metrics
 
     def fmt(value: Any) -> str:
@@ -92,8 +94,8 @@ def summary(uf: Any, path: Path, rounds_run: int, rounds_reused: int, calls: int
 
     lines = [
         f"Utilities for {uf.model} over '{uf.domain}' written to {path}",
-        f"  rounds: {rounds_run} run, {rounds_reused} resumed from logs; model calls: {calls}",
-        f"  pairs: {m['n_pairs']} train, {m['n_heldout_pairs']} held out; parsed choices {fmt(m['n_choices'])}; "
+        f"  {rounds}; model calls recorded in the logs: {calls}",
+        f"  pairs: {m['n_pairs']} train, {m['n_heldout_pairs']} held out; parsed choices {m['n_choices']:g}; "
         f"refusals {m['n_refusal']}, unparseable {m['n_unparseable']} (policy: {m['unparseable_policy']})",
         f"  accuracy: train {fmt(m['train_accuracy'])}, held-out {fmt(m['heldout_accuracy'])}; "
         f"log-loss: train {fmt(m['train_log_loss'])}, held-out {fmt(m['heldout_log_loss'])}",

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis.choices_frame import choices_frame
     from utility_gap.analysis.thurstonian import fit_thurstonian
     from utility_gap.analysis.utilities_file import utilities_from_fit, write_utilities
-    from utility_gap.pipeline.cli import CommandError
+    from utility_gap.pipeline.errors import CommandError
     from utility_gap.pipeline.cmd_elicit import summary
 
     if not args.log_dir.is_dir():
@@ -46,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
     model, domain = str(frame["model"].iloc[0]), str(frame["domain"].iloc[0])
     uf = utilities_from_fit(fit, model, domain, texts, logs)
     path = write_utilities(args.out, uf)
-    print(summary(uf, path, 0, len(logs), int(frame["calls"].sum())))
+    print(summary(uf, path, f"refitted from {len(logs)} log(s) without calling the model", int(frame["calls"].sum())))
     return 0

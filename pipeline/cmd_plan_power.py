@@ -13,7 +13,7 @@ import json
 
 from utility_gap.analysis.power_planner import plan_power, simulate_power
 from utility_gap.analysis.win_rates import FrameError
-from utility_gap.pipeline.cli import CommandError
+from utility_gap.pipeline.errors import CommandError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from utility_gap.pipeline.cli import CommandError
+    from utility_gap.pipeline.errors import CommandError
 
     if not Path(args.logdir).exists():
         raise CommandError(f"LOGDIR '{args.logdir}' does not exist; pass the directory `inspect eval --log-dir` wrote to.")

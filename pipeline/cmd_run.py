@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from utility_gap.pipeline.cli import CommandError
+from utility_gap.pipeline.errors import CommandError
 from utility_gap.pipeline.presets import get_preset
 
 

@@ -7,7 +7,7 @@ import signal
 import time
 
 from utility_gap.models.embedded import BASE_URL_ENV, EmbeddedModelError, start_embedded_server
-from utility_gap.pipeline.cli import CommandError
+from utility_gap.pipeline.errors import CommandError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

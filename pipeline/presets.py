@@ -35,6 +35,7 @@ class Preset:
     ranking_size: int
     controls: int | None  # judge-control samples (None: all)
     max_tokens: int  # per generated output
+    choice_max_tokens: int | None  # per forced-choice / ranking answer (None: the model's own)
     judges: int  # judges the preset expects (a warning if fewer are given)
     effect: float  # smallest win-rate effect of interest the preset is powered for
 
@@ -57,6 +58,7 @@ DEMO = Preset(
     ranking_size=6,
     controls=4,
     max_tokens=160,
+    choice_max_tokens=8,
     judges=1,
     effect=0.25,
 )
@@ -86,6 +88,7 @@ def paper_preset(effect: float = 0.1, ties: float = 0.2) -> Preset:
         ranking_size=10,
         controls=None,
         max_tokens=1200,
+        choice_max_tokens=None,
         judges=3,
         effect=effect,
     )

@@ -277,6 +277,7 @@ def run(config: RunConfig) -> Path:
                     seed=config.seed,
                     model_args=config.model_args,
                     max_connections=max_connections,
+                    max_tokens=p.choice_max_tokens,
                 )
             )
             uf = utilities_from_fit(result.fit, config.subject, result.domain, result.texts, result.logs)
@@ -284,7 +285,7 @@ def run(config: RunConfig) -> Path:
             verdict = "informative" if uf.informative else "UNINFORMATIVE: " + "; ".join(uf.uninformative_reasons)
             _say(
                 f"Stage 1: '{domain}' {result.rounds_run} rounds run, {result.rounds_reused} reused, "
-                f"{result.calls} choices; held-out accuracy {uf.metrics.get('heldout_accuracy')}; {verdict}"
+                f"{uf.metrics.get('n_choices')} choices in {result.calls} calls; held-out accuracy {uf.metrics.get('heldout_accuracy')}; {verdict}"
             )
 
         tasks = _stage23_tasks(config, utilities)
@@ -362,7 +363,13 @@ def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[
     p = config.preset
     common = dict(items=p.items, repeats=p.repeats, seed=config.seed, max_tokens=p.max_tokens)
     tasks: list[Task] = [
-        preference_ranking(domain=domain, subsets=p.ranking_subsets, size=p.ranking_size, seed=config.seed)
+        preference_ranking(
+            domain=domain,
+            subsets=p.ranking_subsets,
+            size=p.ranking_size,
+            seed=config.seed,
+            max_tokens=None if p.choice_max_tokens is None else 8 * p.ranking_size,
+        )
         for domain in p.domains
     ]
     for name in p.tasks:

@@ -31,6 +31,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from utility_gap.solvers.choice_prompt import forced_choice_prompt, ranking_prompt
 
 logger = logging.getLogger(__name__)
+_warned_fallback: set[str] = set()
 
 LOGPROB_FALLBACK_MESSAGE = (
     "The provider returned no top logprobs for the tokens A/B (order {order} of pair {pair}); "
@@ -82,18 +83,19 @@ def forced_choice_draws(k: int = 5, logprobs: bool = False, top_logprobs: int = 
         calls = 0
 
         async def sample(prompt: str, n: int) -> tuple[list[str], int]:
-            texts: list[str] = []
-            calls = 0
+            """n sampled answers to one prompt, and how many calls they took."""
+            answers: list[str] = []
+            made = 0
             if batch and n > 1:
                 output = await model.generate([ChatMessageUser(content=prompt)], config=GenerateConfig(num_choices=n))
-                calls += 1
-                texts.extend(choice.message.text for choice in output.choices[:n])
-            missing = n - len(texts)
+                made += 1
+                answers.extend(choice.message.text for choice in output.choices[:n])
+            missing = n - len(answers)
             outputs = await asyncio.gather(
                 *(model.generate([ChatMessageUser(content=prompt)]) for _ in range(missing))
             )
-            texts.extend(o.completion for o in outputs)
-            return texts, calls + missing
+            answers.extend(o.completion for o in outputs)
+            return answers, made + missing
 
         for order, (option_a, option_b) in texts.items():
             prompt = forced_choice_prompt(option_a, option_b)
@@ -109,7 +111,14 @@ def forced_choice_draws(k: int = 5, logprobs: bool = False, top_logprobs: int = 
                     draws[order] = {"raw": [output.completion], "p_a": read[0], "p_other": read[1], "calls": 1}
                     calls += 1
                     continue
-                logger.warning(LOGPROB_FALLBACK_MESSAGE.format(order=order, pair=state.sample_id, k=k))
+                message = LOGPROB_FALLBACK_MESSAGE.format(order=order, pair=state.sample_id, k=k)
+                # warn once per model (then debug), so a provider without logprobs does not
+                # flood the console; every fallback is still recorded in the sample
+                if model.name not in _warned_fallback:
+                    _warned_fallback.add(model.name)
+                    logger.warning(message + " (Further fallbacks for this model are logged at debug level.)")
+                else:
+                    logger.debug(message)
                 fallback.append(order)
             raw, sample_calls = await sample(prompt, k)
             order_calls += sample_calls

@@ -193,3 +193,40 @@ def test_summary_read_gives_the_same_pairs_and_falls_back_when_counts_are_absent
     pd.testing.assert_frame_equal(full.pairs, fast.pairs)
     pd.testing.assert_frame_equal(full.pairs, judged_pairs_frame(tmp_path))
     assert fast.verdicts.empty and fast.outputs.empty and not full.verdicts.empty
+
+
+def test_a_rejudged_log_needs_a_scorer_choice_and_rubric_scores_are_not_taken_for_a_panel(tmp_path: Path) -> None:
+    log = synthetic_log(SyntheticRun(n_items=6, seed=15))
+    for sample in log.samples:
+        first = sample.scores["judge_panel"]
+        flipped = {"a": "b", "b": "a", "tie": "tie"}[first.metadata["winner"]]
+        sample.scores["judge_panel1"] = first.model_copy(
+            update={"answer": flipped, "metadata": {**first.metadata, "winner": flipped}}
+        )
+        sample.scores["judge_rubric"].metadata["judges"] = [{"judge": "simulated/judge-1"}]  # as the real rubric has
+    write_log(log, tmp_path / "rejudged.eval")
+    with pytest.raises(FrameError, match=r"2 pairwise panel scores \(judge_panel, judge_panel1\).*--scorer"):
+        read_frames(tmp_path)
+    original = read_frames(tmp_path, scorer="judge_panel").pairs
+    rejudged = read_frames(tmp_path, scorer="judge_panel1").pairs
+    swap = {"a": "b", "b": "a", "tie": "tie"}
+    assert list(rejudged["winner"]) == [swap[w] for w in original["winner"]]
+    assert set(original["winner"]) != {"tie"}
+    with pytest.raises(FrameError, match="no_such_panel"):
+        read_frames(tmp_path, scorer="no_such_panel")
+
+
+def test_an_earlier_attempt_of_a_retried_eval_is_skipped_not_double_counted(tmp_path: Path) -> None:
+    first = synthetic_log(SyntheticRun(n_items=10, status="error", completed_share=0.5, seed=16))
+    retry = synthetic_log(SyntheticRun(n_items=10, seed=16))
+    other = synthetic_log(SyntheticRun(n_items=4, seed=17, task="grant_abstract"))
+    first.eval.task_id = retry.eval.task_id = "task-abc"
+    first.eval.created, retry.eval.created = "2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00"
+    write_log(first, tmp_path / "attempt1.eval")
+    write_log(retry, tmp_path / "attempt2.eval")
+    write_log(other, tmp_path / "other.eval")
+    frames = read_frames(tmp_path)
+    assert sorted(s.log for s in frames.logs) == ["attempt2.eval", "other.eval"]
+    assert len(frames.pairs) == 10 + 4
+    (skipped,) = frames.skipped
+    assert skipped.log == "attempt1.eval" and "attempt2.eval" in skipped.reason

@@ -15,7 +15,7 @@ from utility_gap.analysis.report import ReportError, ReportSettings, write_repor
 from utility_gap.analysis.synthetic_logs import SyntheticRun, write_synthetic_logs, write_unrelated_log
 from utility_gap.analysis.utilities_file import UtilitiesFile, write_utilities
 from utility_gap.pipeline import cmd_report
-from utility_gap.pipeline.cli import CommandError, main
+from utility_gap.pipeline.errors import CommandError, main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -31,6 +31,7 @@ def planted_logs(log_dir: Path) -> list[str]:
                 ("essay", "amount_high_vs_amount_low", 0.0),
                 ("grant_abstract", "amount_high_vs_amount_low", 0.0),
                 ("essay", "utility_high_vs_utility_low", 0.0),
+                ("translation", "exhort_vs_neutral", 0.8),
             ]
         )
     ]
@@ -67,7 +68,8 @@ def test_every_link_resolves_every_csv_reads_and_figures_are_pngs(report: Path) 
     assert set(csvs) == on_disk  # every table written is linked, every link is written
     for csv in csvs:
         assert len(pd.read_csv(report / csv).columns) > 0
-    for heading in ("## What was run", "## Exclusions", "## Win rates", "## Judges", "## Dose-response"):
+    for heading in ("## What was run", "## Exclusions", "## Win rates", "## Judges", "## Dose-response",
+                    "## Translation: chrF", "## Rubric scores"):
         assert heading in text
 
 
@@ -75,11 +77,11 @@ def test_planted_effect_is_significant_and_planted_null_is_not(report: Path) -> 
     table = pd.read_csv(report / "tables" / "win_rates.csv")
     exhort = table[table["contrast"] == "exhort_vs_neutral"]
     null = table[table["contrast"] == "amount_high_vs_amount_low"]
-    assert len(exhort) == 2 and len(null) == 2
+    assert len(exhort) == 3 and len(null) == 2
     assert (exhort["win_rate"] > 0.5).all() and exhort["significant_holm"].all()
     assert not null["significant_holm"].any()
     text = (report / "report.md").read_text()
-    assert re.search(r"\*\*exhort_vs_neutral\*\*.*side a significantly better in 2", text)
+    assert re.search(r"\*\*exhort_vs_neutral\*\*.*side a significantly better in 3", text)
     assert re.search(r"\*\*amount_high_vs_amount_low\*\*.*side a significantly better in 0", text)
 
 
@@ -97,8 +99,10 @@ def test_settings_exclusions_and_judges_come_from_the_logs(report: Path) -> None
     win = pd.read_csv(report / "tables" / "win_rates.csv")
     assert win["n_total"].sum() == len(frames.pairs) - flagged
     logs = pd.read_csv(report / "tables" / "logs.csv")
-    assert len(logs) == 5 and logs["task_args"].str.contains("repeats=2").all()
+    assert len(logs) == 6 and logs["task_args"].str.contains("repeats=2").all()
     assert "The panel was not validated on judge controls" in text
+    chrf = pd.read_csv(report / "tables" / "chrf_agreement.csv")
+    assert chrf["n"].sum() > 0 and (chrf["panel_agrees_with_chrf"] > 0.6).all()  # chrF planted to track quality
 
 
 def test_keeping_flagged_pairs_changes_the_denominator(tmp_path: Path, report: Path) -> None:
@@ -202,3 +206,20 @@ def test_utilities_files_give_elicitation_diagnostics_with_reasons(tmp_path: Pat
     assert "`notes.json`" in text  # a JSON that is not a utilities file is named, not silently ignored
     assert re.search(r"Spearman 1\.00 between the Thurstonian means and the ranking scores over 5 outcomes", text)
     assert (tmp_path / "out" / "figures" / "utility_methods__simulated-chooser__demo__ranking.png").stat().st_size > 5_000
+
+
+def test_partial_logs_and_other_tasks_are_reported_with_counts(tmp_path: Path) -> None:
+    write_synthetic_logs(
+        str(tmp_path / "logs"),
+        [SyntheticRun(n_items=20, seed=20), SyntheticRun(n_items=10, status="cancelled", completed_share=0.7, seed=21,
+                                                       task="grant_abstract")],
+    )
+    write_unrelated_log(str(tmp_path / "logs" / "2026-01-01T00-00-00+00-00_sums_q.eval"))
+    write_report(tmp_path / "logs", tmp_path / "out")
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "status cancelled, 7 of 10 samples present, 7 judged pairs read" in text
+    assert "1 log(s) are partial" in text
+    skipped = pd.read_csv(tmp_path / "out" / "tables" / "skipped_logs.csv")
+    assert list(skipped["task"]) == ["some_other_suite/arithmetic"]
+    logs = pd.read_csv(tmp_path / "out" / "tables" / "logs.csv").set_index("task")
+    assert logs.loc["utility_gap/grant_abstract", "partial"] and not logs.loc["utility_gap/essay", "partial"]

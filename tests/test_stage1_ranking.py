@@ -18,10 +18,10 @@ from test_stage1_elicitation import UTILITY_SEED, write_outcomes
 
 
 def test_rankings_recover_planted_order_and_agree_with_fit(tmp_path: Path) -> None:
-    outcomes_file = write_outcomes(tmp_path, n=30)
+    outcomes_file = write_outcomes(tmp_path, n=24)
     texts = {o.id: o.text for o in load_outcomes(outcomes_file)}
     inspect_eval(
-        preference_ranking(domain=str(outcomes_file), subsets=60, size=8, seed=2),
+        preference_ranking(domain=str(outcomes_file), subsets=50, size=8, seed=2),
         model="simulated/chooser",
         model_args={"utility_seed": UTILITY_SEED},
         log_dir=str(tmp_path / "ranking"),
@@ -29,16 +29,16 @@ def test_rankings_recover_planted_order_and_agree_with_fit(tmp_path: Path) -> No
         max_connections=100,
     )
     frame = rankings_frame(tmp_path / "ranking")
-    assert ranking_parse_counts(frame) == {"answers": 60, "parsed": 60, "refusal": 0, "unparseable": 0}
+    assert ranking_parse_counts(frame) == {"answers": 50, "parsed": 50, "refusal": 0, "unparseable": 0}
     aggregate = aggregate_rankings(frame)
     planted = [planted_utility(texts[o], UTILITY_SEED) for o in aggregate["outcome_id"]]
     assert spearmanr(aggregate["borda"], planted).statistic >= 0.9
 
     elicited = run_elicitation(ElicitationPlan(
-        model="simulated/chooser", domain=str(outcomes_file), log_dir=tmp_path / "elicit", k=3, seed=1,
+        model="simulated/chooser", domain=str(outcomes_file), log_dir=tmp_path / "elicit", k=2, rounds=2, seed=1,
         model_args={"utility_seed": UTILITY_SEED}, max_connections=200))
     consistency = ranking_consistency(aggregate, elicited.fit.mean_of())
-    assert consistency["n_outcomes"] == 30
+    assert consistency["n_outcomes"] == 24
     assert consistency["spearman"] >= 0.85
 
 

@@ -243,3 +243,34 @@ def test_utilities_file_round_trip_and_mismatch(tmp_path) -> None:
     with pytest.raises(UtilitiesFileError, match="no utilities file"):
         read_utilities(tmp_path / "nope.json")
     assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_elicitation_task_pairs_and_bad_arguments(tmp_path) -> None:
+    from utility_gap.evals.preference import preference_elicitation
+
+    assert len(preference_elicitation(domain="demo", pairs="all").dataset) == 66
+    sampled = preference_elicitation(domain="demo", pairs=20, seed=3)
+    assert len(sampled.dataset) == 20
+    assert [s.id for s in sampled.dataset] == [s.id for s in preference_elicitation(domain="demo", pairs=20, seed=3).dataset]
+    first = sampled.dataset[0]
+    assert split_forced_choice(first.input) == (first.metadata["text_a"], first.metadata["text_b"])
+    with pytest.raises(ValueError, match="-T k=0"):
+        preference_elicitation(domain="demo", k=0)
+    with pytest.raises(ValueError, match="Unknown outcome domain 'atlantis'"):
+        preference_elicitation(domain="atlantis")
+    with pytest.raises(ValueError, match="pairs='nope.json'"):
+        preference_elicitation(domain="demo", pairs="nope.json")
+
+
+def test_failed_samples_are_counted_not_compared() -> None:
+    frame, _ = planted_frame(n=10, m=30, k=4, seed=2, heldout_share=0.0)
+    frame["log"], frame["sample_id"], frame["epoch"] = "x.eval", [f"s{i}" for i in range(30)], 1
+    frame["error"] = None
+    asked = set(zip(frame["outcome_a"], frame["outcome_b"]))
+    unasked = next((f"o{i:04d}", f"o{j:04d}") for i in range(10) for j in range(i + 1, 10)
+                   if (f"o{i:04d}", f"o{j:04d}") not in asked)
+    broken = frame.iloc[:1].assign(outcome_a=unasked[0], outcome_b=unasked[1], n_first=0.0, n_second=0.0,
+                                   said_a=0.0, said_b=0.0, sample_id="broken", error="provider timeout")
+    fit = fit_thurstonian(pd.concat([frame, broken], ignore_index=True))
+    assert fit.metrics["n_failed_samples"] == 1
+    assert fit.metrics["n_pairs"] == 30  # the failed pair is not counted as compared

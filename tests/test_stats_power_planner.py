@@ -12,7 +12,7 @@ from utility_gap.analysis.equivalence_power import exact_power
 from utility_gap.analysis.power_planner import plan_power, simulate_power
 from utility_gap.analysis.win_rates import FrameError
 from utility_gap.pipeline import cmd_plan_power
-from utility_gap.pipeline.cli import CommandError
+from utility_gap.pipeline.errors import CommandError
 
 
 def test_plan_is_the_smallest_exact_n_and_close_to_the_normal_approximation():
