@@ -100,6 +100,16 @@ class EmbeddedServer:
             return ""
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the server if our process dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_embedded_server(
     port: int | None = None,
     threads: int = 2,
@@ -126,7 +136,12 @@ def start_embedded_server(
         "--n_ctx", str(n_ctx),
     ]
     process = subprocess.Popen(
-        command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        command,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     server = EmbeddedServer(process=process, port=port, log_path=log_path, _log_file=log_file)
     try:

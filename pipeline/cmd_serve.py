@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import time
 
 from utility_gap.models.embedded import BASE_URL_ENV, EmbeddedModelError, start_embedded_server
@@ -27,7 +26,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"  export {BASE_URL_ENV}={server.base_url}")
     print(f"  inspect eval utility_gap/preference_elicitation --model {server.model} --max-connections 1")
     print("Stop with Ctrl-C.", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         while server.alive():
             time.sleep(1)

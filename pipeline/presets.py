@@ -36,6 +36,7 @@ class Preset:
     controls: int | None  # judge-control samples (None: all)
     max_tokens: int  # per generated output
     choice_max_tokens: int | None  # per forced-choice / ranking answer (None: the model's own)
+    judge_max_tokens: int | None  # per judge answer (None: the judge's own limit)
     judges: int  # judges the preset expects (a warning if fewer are given)
     effect: float  # smallest win-rate effect of interest the preset is powered for
 
@@ -59,6 +60,7 @@ DEMO = Preset(
     controls=4,
     max_tokens=160,
     choice_max_tokens=8,
+    judge_max_tokens=64,  # a verdict and one sentence; a 135M model otherwise rambles on
     judges=1,
     effect=0.25,
 )
@@ -89,6 +91,7 @@ def paper_preset(effect: float = 0.1, ties: float = 0.2) -> Preset:
         controls=None,
         max_tokens=1200,
         choice_max_tokens=None,
+        judge_max_tokens=None,
         judges=3,
         effect=effect,
     )

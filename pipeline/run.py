@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 
 from inspect_ai import Task, eval_set
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
-from inspect_ai.model import Model, get_model
+from inspect_ai.model import GenerateConfig, Model, get_model
 
 from utility_gap.analysis.elicitation_rounds import ElicitationError, ElicitationPlan, run_elicitation
 from utility_gap.analysis.pair_selection import default_budget, default_heldout
@@ -258,10 +258,13 @@ def run(config: RunConfig) -> Path:
     logs = config.out / "logs"
     max_connections = config.max_connections or (1 if config.embedded else None)
     with _subject_server(config):
+        # The judges' answer limit; with no --judge the model under test judges, so it gets
+        # the limit too (writers and choosers pass their own limits per call).
+        limit = GenerateConfig(max_tokens=p.judge_max_tokens)
         subject: str | Model = config.subject
-        if config.model_args:
-            subject = get_model(config.subject, **config.model_args)
-        judges = [_judge_model(name, i, config.judge_args) for i, name in enumerate(config.judges)]
+        if config.model_args or (p.judge_max_tokens and not config.judges):
+            subject = get_model(config.subject, config=limit if not config.judges else GenerateConfig(), **config.model_args)
+        judges = [_judge_model(name, i, config.judge_args, limit) for i, name in enumerate(config.judges)]
 
         utilities: dict[str, Path] = {}
         for domain in p.domains:
@@ -330,11 +333,11 @@ def _ambient_model(model: str) -> Iterator[None]:
             os.environ["INSPECT_EVAL_MODEL"] = previous
 
 
-def _judge_model(name: str, index: int, args: dict[str, Any]) -> Model:
+def _judge_model(name: str, index: int, args: dict[str, Any], config: GenerateConfig) -> Model:
     """A separate instance per panel seat; simulated judges get their own seed unless -J seed= is set."""
     if name.startswith("simulated/") and "seed" not in args:
         args = {**args, "seed": 1000 + index}
-    return get_model(name, memoize=False, **args)
+    return get_model(name, memoize=False, config=config, **args)
 
 
 def _interrupted(log_dir: Path, returned: list[EvalLog]) -> bool:
