@@ -37,6 +37,13 @@ from utility_gap.analysis.pair_selection import (
     write_pairs_file,
 )
 from utility_gap.analysis.thurstonian import UNPARSEABLE_POLICIES, ThurstonianFit, fit_thurstonian
+from utility_gap.analysis.utilities_file import (
+    UtilitiesFile,
+    model_slug,
+    utilities_from_fit,
+    utilities_path,
+    write_utilities,
+)
 from utility_gap.evals.outcomes import Outcome, load_outcomes
 from utility_gap.evals.preference import preference_elicitation
 
@@ -220,6 +227,19 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
         texts={o.id: o.text for o in outcomes},
         domain=domain,
     )
+
+
+def elicitation_log_dir(out_dir: str | Path, model: str, domain: str) -> Path:
+    """Where the rounds of (model, domain) are logged under an output folder."""
+    return Path(out_dir) / "logs" / "elicitation" / f"{model_slug(model)}__{Path(domain).stem}"
+
+
+def elicit_utilities(plan: ElicitationPlan, out_dir: str | Path) -> tuple[ElicitationResult, UtilitiesFile, Path]:
+    """Run (or resume) the rounds, fit, and write OUT/utilities/<model>__<domain>.json."""
+    result = run_elicitation(plan)
+    uf = utilities_from_fit(result.fit, plan.model, result.domain, result.texts, result.logs)
+    path = write_utilities(utilities_path(out_dir, plan.model, result.domain), uf)
+    return result, uf, path
 
 
 def _run_round(plan: ElicitationPlan, model: Model, run: str, r: int, pairs: list[Pair], domain: str) -> str:

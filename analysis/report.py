@@ -38,18 +38,11 @@ from utility_gap.analysis.dose_response import dose_response, high_side_frame
 from utility_gap.analysis.judge_agreement import control_accuracy, fleiss_kappa_table, order_consistency, position_bias
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
 from utility_gap.analysis.win_rates import aggregate_win_rates, exclude_flagged, win_rates
+from utility_gap.solvers.contrasts import STANDARD_CONTRASTS
 
 REPORT_FILE = "report.md"
 # The order in which contrasts are shown: controls first, then the utility contrasts.
-CONTRAST_ORDER: tuple[str, ...] = (
-    "exhort_vs_neutral",
-    "sandbag_vs_neutral",
-    "utility_high_vs_utility_low",
-    "utility_high_vs_neutral",
-    "utility_high_vs_bare",
-    "amount_high_vs_amount_low",
-    "moral_good_vs_moral_bad",
-)
+CONTRAST_ORDER: tuple[str, ...] = STANDARD_CONTRASTS
 # Side-by-side figure: the positive control beside the utility contrast.
 SIDE_BY_SIDE: tuple[str, ...] = ("exhort_vs_neutral", "sandbag_vs_neutral", "utility_high_vs_utility_low")
 MIN_DECISIVE = 10  # below this many decisive pairs a cell supports no conclusion
@@ -168,12 +161,14 @@ def _settings_section(doc: _Doc, frames: Frames, log_dir: Path, settings: Report
     doc.add("## What was run")
     doc.add(
         f"- Logs read from: `{log_dir}` ({len(frames.logs)} used, {len(frames.skipped)} skipped)",
-        f"- Models under test: {', '.join(f'`{m}`' for m in sorted(pairs['model'].unique())) or 'none'}",
-        f"- Tasks: {', '.join(sorted(pairs['task'].unique())) or 'none'}",
-        f"- Contrasts: {', '.join(_ordered_contrasts(pairs['contrast'].unique()))}",
+        f"- Models under test: {', '.join(f'`{m}`' for m in sorted({s.model for s in frames.logs})) or 'none'}",
+        f"- Tasks: {', '.join(sorted({s.task.split('/')[-1] for s in frames.logs})) or 'none'}",
+        f"- Contrasts: {', '.join(_ordered_contrasts(pairs['contrast'].unique())) or 'none with a judged pair'}",
         f"- Outcome domains: {', '.join(sorted(pairs['domain'].dropna().unique())) or 'none (no utility arms)'}",
         f"- Judges: {', '.join(f'`{j}`' for j in judges) or 'none recorded'}",
-        f"- Judged pairs read: {len(pairs)}",
+        f"- Judged pairs read: {len(pairs)}"
+        f" ({sum(x.n_no_verdict for x in frames.logs)} more with no panel verdict: every judge unparseable;"
+        f" {sum(x.n_unscored for x in frames.logs)} unscored)",
         f"- Exclusion flags applied: {', '.join(settings.exclude_flags) or 'none'}; "
         f"equivalence margin ±{settings.margin}; alpha {settings.alpha}; power target {settings.power:.0%}; "
         f"bootstrap {settings.n_boot} replicates (seed {settings.seed})"

@@ -214,3 +214,28 @@ def utilities_from_fit(fit: Any, model: str, domain: str, texts: dict[str, str],
         uninformative_reasons=list(fit.uninformative_reasons),
         logs=list(logs),
     )
+
+
+def summary(uf: UtilitiesFile, path: Path, rounds: str, calls: int) -> str:
+    """The few lines printed after a fit: where it went, how much data, how good, informative?"""
+    m = uf.metrics
+
+    def fmt(value: Any) -> str:
+        return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = [
+        f"Utilities for {uf.model} over '{uf.domain}' written to {path}",
+        f"  {rounds}; model calls recorded in the logs: {calls}",
+        f"  pairs: {m['n_pairs']} train, {m['n_heldout_pairs']} held out; parsed choices {m['n_choices']:g}; "
+        f"refusals {m['n_refusal']}, unparseable {m['n_unparseable']} (policy: {m['unparseable_policy']})",
+        f"  accuracy: train {fmt(m['train_accuracy'])}, held-out {fmt(m['heldout_accuracy'])}; "
+        f"log-loss: train {fmt(m['train_log_loss'])}, held-out {fmt(m['heldout_log_loss'])}",
+        f"  intransitive triads {fmt(m['intransitive_triad_share'])}; position bias (share 'A') {fmt(m['position_bias'])}",
+    ]
+    if uf.informative:
+        top = ", ".join(o["id"] for o in uf.top_third()[:3])
+        bottom = ", ".join(o["id"] for o in uf.bottom_third()[:3])
+        lines.append(f"  informative: yes. Top: {top}. Bottom: {bottom}.")
+    else:
+        lines.append("  informative: NO -- " + "; ".join(uf.uninformative_reasons))
+    return "\n".join(lines)

@@ -12,7 +12,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from utility_gap.analysis.utilities_file import model_slug, utilities_from_fit, utilities_path, write_utilities
+from utility_gap.analysis.utilities_file import summary
+from utility_gap.pipeline.arguments import key_values
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,23 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Model argument (repeatable), as for `inspect eval -M`.")
 
 
-def parse_model_args(items: list[str]) -> dict[str, Any]:
-    """`key=value` strings -> dict, values read as YAML scalars like `inspect eval -M`."""
-    import yaml
-
-    from utility_gap.pipeline.errors import CommandError
-
-    parsed: dict[str, Any] = {}
-    for item in items:
-        if "=" not in item:
-            raise CommandError(f"-M {item}: expected KEY=VALUE, e.g. -M position_bias=0.5.")
-        key, value = item.split("=", 1)
-        parsed[key.strip()] = yaml.safe_load(value)
-    return parsed
-
-
 def run(args: argparse.Namespace) -> int:
-    from utility_gap.analysis.elicitation_rounds import ElicitationError, ElicitationPlan, run_elicitation
+    from utility_gap.analysis.elicitation_rounds import (
+        ElicitationError,
+        ElicitationPlan,
+        elicit_utilities,
+        elicitation_log_dir,
+    )
     from utility_gap.evals.outcomes import OutcomeSetError
     from utility_gap.pipeline.errors import CommandError
 
@@ -60,14 +51,14 @@ def run(args: argparse.Namespace) -> int:
     plan = ElicitationPlan(
         model=args.model,
         domain=args.domain,
-        log_dir=Path(args.out) / "logs" / "elicitation" / f"{model_slug(args.model)}__{Path(args.domain).stem}",
+        log_dir=elicitation_log_dir(args.out, args.model, args.domain),
         k=args.k,
         budget=args.budget,
         heldout=args.heldout,
         rounds=args.rounds,
         logprobs=args.logprobs,
         seed=args.seed,
-        model_args=parse_model_args(args.model_arg),
+        model_args=key_values(args.model_arg, "-M"),
         unparseable_policy=args.unparseable_policy,
         max_connections=args.max_connections,
         temperature=args.temperature,
@@ -75,36 +66,9 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         plan.validate()  # before any model call
-        result = run_elicitation(plan)
+        result, uf, path = elicit_utilities(plan, args.out)
     except (OutcomeSetError, ValueError, ElicitationError) as ex:
         raise CommandError(str(ex)) from None
-    uf = utilities_from_fit(result.fit, args.model, result.domain, result.texts, result.logs)
-    path = write_utilities(utilities_path(args.out, args.model, result.domain), uf)
     rounds = f"rounds: {result.rounds_run} run, {result.rounds_reused} resumed from logs"
     print(summary(uf, path, rounds, result.calls))
     return 0
-
-
-def summary(uf: Any, path: Path, rounds: str, calls: int) -> str:
-    """The few lines printed after a fit: where it went, how much data, how good, informative?"""
-    m = uf.metrics
-
-    def fmt(value: Any) -> str:
-        return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-    lines = [
-        f"Utilities for {uf.model} over '{uf.domain}' written to {path}",
-        f"  {rounds}; model calls recorded in the logs: {calls}",
-        f"  pairs: {m['n_pairs']} train, {m['n_heldout_pairs']} held out; parsed choices {m['n_choices']:g}; "
-        f"refusals {m['n_refusal']}, unparseable {m['n_unparseable']} (policy: {m['unparseable_policy']})",
-        f"  accuracy: train {fmt(m['train_accuracy'])}, held-out {fmt(m['heldout_accuracy'])}; "
-        f"log-loss: train {fmt(m['train_log_loss'])}, held-out {fmt(m['heldout_log_loss'])}",
-        f"  intransitive triads {fmt(m['intransitive_triad_share'])}; position bias (share 'A') {fmt(m['position_bias'])}",
-    ]
-    if uf.informative:
-        top = ", ".join(o["id"] for o in uf.top_third()[:3])
-        bottom = ", ".join(o["id"] for o in uf.bottom_third()[:3])
-        lines.append(f"  informative: yes. Top: {top}. Bottom: {bottom}.")
-    else:
-        lines.append("  informative: NO -- " + "; ".join(uf.uninformative_reasons))
-    return "\n".join(lines)

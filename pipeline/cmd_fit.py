@@ -20,9 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis.choices_frame import choices_frame
     from utility_gap.analysis.thurstonian import fit_thurstonian
-    from utility_gap.analysis.utilities_file import utilities_from_fit, write_utilities
+    from utility_gap.analysis.utilities_file import summary, utilities_from_fit, write_utilities
     from utility_gap.pipeline.errors import CommandError
-    from utility_gap.pipeline.cmd_elicit import summary
 
     if not args.log_dir.is_dir():
         raise CommandError(f"LOGDIR {args.log_dir}: no such directory of elicitation logs.")

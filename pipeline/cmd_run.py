@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from utility_gap.pipeline.arguments import key_values
 from utility_gap.pipeline.errors import CommandError
 from utility_gap.pipeline.presets import get_preset
 
@@ -37,16 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan (evals, samples, calls) and exit")
 
 
-def _key_values(pairs: list[str], flag: str) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise CommandError(f"{flag} {pair}: expected KEY=VALUE.")
-        key, raw = pair.split("=", 1)
-        values[key.strip()] = yaml.safe_load(raw) if raw else ""
-    return values
-
-
 def _csv(value: str | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -67,8 +56,8 @@ def config_from_args(args: argparse.Namespace):
         preset=preset,
         model=args.model,
         judges=list(args.judge),
-        model_args=_key_values(args.model_args, "-M"),
-        judge_args=_key_values(args.judge_args, "-J"),
+        model_args=key_values(args.model_args, "-M"),
+        judge_args=key_values(args.judge_args, "-J"),
         seed=args.seed,
         max_connections=args.max_connections,
     )

@@ -31,10 +31,16 @@ from inspect_ai import Task, eval_set
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from inspect_ai.model import GenerateConfig, Model, get_model
 
-from utility_gap.analysis.elicitation_rounds import ElicitationError, ElicitationPlan, run_elicitation
+from utility_gap.analysis.elicitation_rounds import (
+    ElicitationError,
+    ElicitationPlan,
+    ElicitationResult,
+    elicit_utilities,
+    elicitation_log_dir,
+)
 from utility_gap.analysis.pair_selection import default_budget, default_heldout
 from utility_gap.analysis.report import ReportSettings, write_report
-from utility_gap.analysis.utilities_file import utilities_from_fit, utilities_path, write_utilities
+from utility_gap.analysis.utilities_file import UtilitiesFile, summary
 from utility_gap.evals.judge_controls import judge_controls
 from utility_gap.evals.outcomes import load_outcomes
 from utility_gap.evals.preference import preference_ranking
@@ -269,11 +275,11 @@ def run(config: RunConfig) -> Path:
         utilities: dict[str, Path] = {}
         for domain in p.domains:
             _say(f"Stage 1: eliciting preferences over '{domain}'")
-            result = _elicit(
+            result, uf, utilities[domain] = _elicit(
                 ElicitationPlan(
                     model=config.subject,
                     domain=domain,
-                    log_dir=logs / "elicitation" / domain,
+                    log_dir=elicitation_log_dir(config.out, config.subject, domain),
                     k=p.k,
                     budget=p.budget,
                     rounds=p.rounds,
@@ -281,15 +287,11 @@ def run(config: RunConfig) -> Path:
                     model_args=config.model_args,
                     max_connections=max_connections,
                     max_tokens=p.choice_max_tokens,
-                )
+                ),
+                config.out,
             )
-            uf = utilities_from_fit(result.fit, config.subject, result.domain, result.texts, result.logs)
-            utilities[domain] = write_utilities(utilities_path(config.out, config.subject, result.domain), uf)
-            verdict = "informative" if uf.informative else "UNINFORMATIVE: " + "; ".join(uf.uninformative_reasons)
-            _say(
-                f"Stage 1: '{domain}' {result.rounds_run} rounds run, {result.rounds_reused} reused, "
-                f"{uf.metrics.get('n_choices')} choices in {result.calls} calls; held-out accuracy {uf.metrics.get('heldout_accuracy')}; {verdict}"
-            )
+            rounds = f"rounds: {result.rounds_run} run, {result.rounds_reused} resumed from logs"
+            _say("Stage 1: " + summary(uf, utilities[domain], rounds, result.calls))
 
         tasks = _stage23_tasks(config, utilities)
         _say(f"Stages 2-3: {len(tasks)} evals (ranking, writing tasks, judge controls) -> {logs / 'tasks'}")
@@ -348,9 +350,9 @@ def _interrupted(log_dir: Path, returned: list[EvalLog]) -> bool:
     return not returned or "cancelled" in on_disk
 
 
-def _elicit(plan: ElicitationPlan):
+def _elicit(plan: ElicitationPlan, out: Path) -> tuple[ElicitationResult, UtilitiesFile, Path]:
     try:
-        return run_elicitation(plan)
+        return elicit_utilities(plan, out)
     except ElicitationError as ex:
         if "(cancelled)" in str(ex):
             raise KeyboardInterrupt from None

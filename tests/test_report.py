@@ -15,7 +15,8 @@ from utility_gap.analysis.report import ReportError, ReportSettings, write_repor
 from utility_gap.analysis.synthetic_logs import SyntheticRun, write_synthetic_logs, write_unrelated_log
 from utility_gap.analysis.utilities_file import UtilitiesFile, write_utilities
 from utility_gap.pipeline import cmd_report
-from utility_gap.pipeline.errors import CommandError, main
+from utility_gap.pipeline.cli import main
+from utility_gap.pipeline.errors import CommandError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
