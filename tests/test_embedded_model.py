@@ -57,3 +57,41 @@ def test_inspect_eval_runs_forced_choices_on_the_embedded_model(server, tmp_path
         outputs = [e for e in sample.events if e.event == "model"]
         assert len(outputs) >= 2
         assert all(e.output.completion is not None for e in outputs)
+
+
+def test_demo_pipeline_runs_every_stage_on_the_embedded_model(tmp_path: Path) -> None:
+    """All four writing tasks, Stage 1 and the report, for real on SmolLM2 (a few minutes).
+
+    The model is weak: the test asserts that every stage ran and that the report says
+    what the data cannot support, not that any effect was found.
+    """
+    import json
+
+    out = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if k != BASE_URL_ENV}
+    env["UTILITY_GAP_DISPLAY"] = "none"
+    command = [
+        sys.executable, "-m", "utility_gap.pipeline.cli", "run", "--contrasts", "exhort_vs_neutral",
+        "--max-tokens", "64", "--out", str(out),
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    (utilities,) = (out / "utilities").glob("*.json")
+    fitted = json.loads(utilities.read_text())
+    assert fitted["model"] == EMBEDDED_MODEL and fitted["domain"] == "demo"
+    # Whatever the model answered, the fit states whether it is informative, with reasons.
+    assert fitted["informative"] or fitted["uninformative_reasons"]
+    tasks = {read_eval_log(info, header_only=True).eval.task for info in list_eval_logs(str(out / "logs"))}
+    for name in ("preference_elicitation", "preference_ranking", "essay", "grant_abstract",
+                 "incident_postmortem", "translation", "judge_controls"):
+        assert f"utility_gap/{name}" in tasks
+    report = (out / "report" / "report.md").read_text()
+    assert "## What was run" in report and EMBEDDED_MODEL in report
+    # The run's own server (its log names its port) was stopped with the run.
+    import socket
+
+    (server_log,) = (out / "logs").glob("utility-gap-embedded-*.log")
+    port = int(server_log.stem.rsplit("-", 1)[1])
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
