@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "plan-power": "Plan items x repeats for a smallest effect of interest.",
     "tasks": "List the Inspect tasks this package registers (utility_gap/<task>).",
     "serve": "Start the embedded default model (SmolLM2-135M) on a loopback port.",
+    "entities": "Entity preferences vs donation advice, refusals and reading accuracy (Spearman, Holm).",
 }
 
 

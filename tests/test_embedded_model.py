@@ -74,7 +74,7 @@ def test_demo_pipeline_runs_every_stage_on_the_embedded_model(tmp_path: Path) ->
         sys.executable, "-m", "utility_gap.pipeline.cli", "run", "--contrasts", "exhort_vs_neutral",
         "--max-tokens", "64", "--out", str(out),
     ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
 
     (utilities,) = (out / "utilities").glob("*.json")

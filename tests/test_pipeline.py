@@ -60,14 +60,14 @@ def test_interrupted_run_resumes_without_repeating_work(tmp_path: Path) -> None:
     # One uninterrupted run: the reference call count.
     whole = tmp_path / "whole"
     whole_calls, whole_judge = tmp_path / "whole.calls", tmp_path / "whole.judge"
-    done = subprocess.run(_cli(*_run_args(whole, whole_calls, whole_judge)), env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(_cli(*_run_args(whole, whole_calls, whole_judge)), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
 
     # The same run, interrupted with Ctrl-C (SIGINT) once Stage 2 has made calls, then rerun.
     out = tmp_path / "resumed"
     calls, judge_calls = tmp_path / "resumed.calls", tmp_path / "resumed.judge"
     process = subprocess.Popen(
-        _cli(*_run_args(out, calls, judge_calls)), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        _cli(*_run_args(out, calls, judge_calls)), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # a background job may inherit SIGINT ignored; a user's terminal delivers it
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -82,7 +82,7 @@ def test_interrupted_run_resumes_without_repeating_work(tmp_path: Path) -> None:
     interrupted = _calls(calls) + _calls(judge_calls)
     assert 0 < interrupted < _calls(whole_calls) + _calls(whole_judge)
 
-    again = subprocess.run(_cli(*_run_args(out, calls, judge_calls)), env=env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(_cli(*_run_args(out, calls, judge_calls)), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (out / "report" / "report.md").exists()
 

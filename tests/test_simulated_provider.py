@@ -187,3 +187,18 @@ def test_cli_bad_model_arguments_fail_clearly(tmp_path, args: list[str], message
     assert message in " ".join((ran.stdout + ran.stderr).split())
     assert "Traceback" not in ran.stdout + ran.stderr
     assert not list(tmp_path.glob("*.eval"))
+
+
+def test_cli_takes_several_shifts_and_a_judge_role(tmp_path) -> None:
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    ran = _inspect(
+        "eval", "utility_gap/essay", "--model", "simulated/writer", "-M", "shifts=exhort:0.8,sandbag:-0.8",
+        "--model-role", "judge=simulated/judge", "-T", "contrast=exhort_vs_neutral,sandbag_vs_neutral",
+        "-T", "items=2", "--log-dir", str(tmp_path), "--display", "none", cwd=tmp_path,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    (info,) = list_eval_logs(str(tmp_path))
+    log = read_eval_log(info)
+    assert log.eval.model_args["shifts"] == ["exhort:0.8", "sandbag:-0.8"]
+    assert len(log.samples) == 4
