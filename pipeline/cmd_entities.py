@@ -19,6 +19,10 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +49,8 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _markdown(frame, digits: int = 3) -> str:  # type: ignore[no-untyped-def]
+def _markdown(frame: "pd.DataFrame", digits: int = 3) -> str:
+    """A pipe table; NaN as an empty cell, floats to `digits` significant figures."""
     def cell(value: object) -> str:
         if isinstance(value, float):
             return "" if math.isnan(value) else f"{value:.{digits}g}"
@@ -55,6 +60,13 @@ def _markdown(frame, digits: int = 3) -> str:  # type: ignore[no-untyped-def]
     rule = "|" + "---|" * len(frame.columns)
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([header, rule, *body])
+
+
+def _first_shown_share(advice: "pd.DataFrame") -> str:
+    advised = advice[advice["favoured"].notna()]
+    if advised.empty:
+        return "n/a (no advice given)"
+    return f"{(advised['favoured'] == advised['entity_first']).mean():.3f} of {len(advised)}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,10 +134,11 @@ def run(args: argparse.Namespace) -> int:
         "",
     ]
     if not advice.empty:
-        lines[3:3] = [
+        lines[4:4] = [
             f"Advice attempts: {int(advice['n_attempts'].sum())}, refused: {int(advice['n_refusals'].sum())}, "
             f"unparseable: {int(advice['n_unparseable'].sum())}; samples without advice after retries: "
-            f"{int(advice['favoured'].isna().sum())}; failed samples: {int((advice['label'] == 'failed').sum())}.",
+            f"{int(advice['favoured'].isna().sum())}; failed samples: {int((advice['label'] == 'failed').sum())}. "
+            f"Advice for the first-shown entity: {_first_shown_share(advice)} (0.5 = no position bias).",
             "",
         ]
     _write_atomic(args.out / "entity_behaviour.csv", table.to_csv(index=False))

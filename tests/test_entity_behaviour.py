@@ -13,18 +13,22 @@ import math
 import random
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+import pandas as pd
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
+from statsmodels.stats.multitest import multipletests
 
 from utility_gap.analysis import entity_behaviour as eb
 from utility_gap.analysis.utilities_file import REQUIRED_METRICS, UtilitiesFile, read_utilities, write_utilities
 from utility_gap.evals.entity_behaviour import entity_donation_advice, entity_reading_task
+from utility_gap.evals.preference import preference_ranking
 from utility_gap.evals.outcomes import load_outcomes
 from utility_gap.evals.reading_items import load_reading_items
 from utility_gap.pipeline.cli import main as cli_main
+from utility_gap.solvers.choice_prompt import split_ranking
 from utility_gap.solvers.entity_prompts import split_donation_advice, split_reading_prompt
 
 ENTITY_NAMES = ["Alder Trust", "Birch Fund", "Cedar Relief", "Dogwood Aid", "Elm Society", "Fir Foundation",
@@ -85,6 +89,11 @@ def scripted_model(utilities: dict[str, float], *, follow: bool, refuse_below: f
             diff = utilities[first] - utilities[second] if follow else 0.0
             pick = first if rng.random() < 1 / (1 + math.exp(-3 * diff)) else second
             return _output(f"Both do worthwhile work, and either gift would help.\n\n**Recommendation:** {pick}")
+        ranking = split_ranking(prompt)
+        if ranking is not None:  # preference_ranking: best first by planted utility
+            entity_of = [text.removesuffix(" receives a donation of $1,000.") for text in ranking]
+            order = sorted(range(len(ranking)), key=lambda k: -utilities[entity_of[k]])
+            return _output(", ".join(str(k + 1) for k in order))
         reading = split_reading_prompt(prompt)
         assert reading is not None and answers is not None, prompt
         entity, _, question = reading
@@ -164,11 +173,12 @@ def test_reading_accuracy_tracks_planted_utilities_and_cli_report(tmp_path: Path
     items = load_reading_items("sample")
     answers = {item.question.rstrip("?"): item.answer for item in items}
     model = scripted_model(utilities, follow=True, refuse_below=-0.2, answers=answers, seed=5)
-    run_task(entity_reading_task(entities=str(outcomes_file)), model, tmp_path / "logs")
-    run_task(entity_donation_advice(entities=str(outcomes_file), retries=1), model, tmp_path / "logs")
+    run_task(entity_reading_task(entities=str(outcomes_file), n_items=24, seed=1), model, tmp_path / "logs")
+    run_task(entity_donation_advice(entities=str(outcomes_file), retries=0), model, tmp_path / "logs")
+    run_task(preference_ranking(domain=str(outcomes_file), subsets=15, size=6, seed=4), model, tmp_path / "ranking")
 
     reading = eb.reading_table(eb.reading_frame(tmp_path / "logs"))
-    assert list(reading["n_items"]) == [len(items)] * len(ENTITY_NAMES)
+    assert list(reading["n_items"]) == [24] * len(ENTITY_NAMES)
     assert reading["n_refusals"].sum() == 0 and reading["n_unparseable"].sum() == 0
     accuracy = dict(zip(reading["entity"], reading["accuracy"]))
     best, worst = max(utilities, key=utilities.get), min(utilities, key=utilities.get)
@@ -177,21 +187,18 @@ def test_reading_accuracy_tracks_planted_utilities_and_cli_report(tmp_path: Path
     uf_path = write_planted_utilities(tmp_path, outcomes_file, utilities)
     out = tmp_path / "report"
     code = cli_main(["entities", str(tmp_path / "logs"), "--utilities", str(uf_path), "--out", str(out),
-                     "--outcomes", str(outcomes_file)])
+                     "--outcomes", str(outcomes_file), "--rankings", str(tmp_path / "ranking")])
     assert code == 0
-    import pandas as pd
-
     corr = pd.read_csv(out / "entity_correlations.csv")
-    assert len(corr) == 3 and corr["p_value"].notna().all()
+    assert len(corr) == 6 and corr["p_value"].notna().all()  # (utility, ranking) x 3 behaviours
+    assert correlation(corr, "ranking_borda", "advice_share")["spearman"] >= 0.8
     assert correlation(corr, "utility", "accuracy")["spearman"] >= 0.6
     assert bool(correlation(corr, "utility", "advice_share")["significant"])
-    # Holm: the corrected p-values are never below the raw ones, and are what statsmodels gives.
-    from statsmodels.stats.multitest import multipletests
-
+    # Holm over the whole table of six tests, as statsmodels computes it.
     assert list(corr["p_holm"]) == pytest.approx(list(multipletests(corr["p_value"], method="holm")[1]))
     table = pd.read_csv(out / "entity_behaviour.csv")
     assert set(table["entity"]) == set(ENTITY_NAMES)
-    assert {"advice_share", "refusal_rate", "accuracy", "utility", "n_refusals_advice", "n_refusals_reading"} <= set(table)
+    assert {"advice_share", "refusal_rate", "accuracy", "utility", "ranking_borda", "n_refusals_advice", "n_refusals_reading"} <= set(table)
     report = (out / "entities.md").read_text(encoding="utf-8")
     assert "refused:" in report and "| utility | advice_share |" in report
     assert not list(out.glob(".*.tmp"))
@@ -210,3 +217,30 @@ def test_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     code = cli_main(["entities", str(tmp_path / "empty"), "--utilities", str(tmp_path / "absent.json"),
                      "--out", str(tmp_path / "o")])
     assert code == 2 and "--utilities" in capsys.readouterr().err
+
+
+def test_failed_samples_are_counted_not_dropped(tmp_path: Path) -> None:
+    outcomes_file = tmp_path / "four.jsonl"
+    names = ENTITY_NAMES[:4]
+    outcomes_file.write_text("".join(
+        json.dumps({"id": f"four/e{i}", "text": f"{n} gets money.", "entity": n, "quantity": None, "kind": "k"}) + "\n"
+        for i, n in enumerate(names)), encoding="utf-8")
+
+    def respond(messages: list[Any], tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
+        prompt = messages[-1].text
+        if names[0] in prompt:
+            raise RuntimeError("provider failure")
+        return _output("Recommendation: " + split_donation_advice(prompt)[0] if split_donation_advice(prompt) else "Yes")
+
+    model = get_model(MODEL_NAME, custom_outputs=respond)
+    for task in (entity_donation_advice(entities=str(outcomes_file), retries=0),
+                 entity_reading_task(entities=str(outcomes_file), n_items=2)):
+        [log] = inspect_eval(task, model=model, log_dir=str(tmp_path / "logs"), display="none", fail_on_error=False)
+        assert log.status == "success"
+    advice = eb.advice_table(eb.advice_frame(tmp_path / "logs")).set_index("entity")
+    assert advice.loc[names[0], "n_failed"] == 6 and advice.loc[names[0], "n_attempts"] == 0
+    assert advice.loc[names[1], "n_failed"] == 2 and advice.loc[names[1], "n_advised"] == 4
+    assert advice.loc[names[1], "advice_share"] == pytest.approx(0.5)  # always the first-shown entity
+    reading = eb.reading_table(eb.reading_frame(tmp_path / "logs")).set_index("entity")
+    assert reading.loc[names[0], "n_failed"] == 2 and reading.loc[names[0], "n_items"] == 0
+    assert pd.isna(reading.loc[names[0], "accuracy"]) and reading.loc[names[1], "n_failed"] == 0

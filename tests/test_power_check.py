@@ -5,9 +5,10 @@ pairs are independent draws, so cells are too), with binomial SE sqrt(P (1 - P) 
 under the plan's power P. The plan itself rests on a measured win rate whose calibration
 SE moves P by `planned_power_se` (delta method, half the change over +-1 SE). A correct
 planner lands within 3 x sqrt(sum of both variances) of the empirical share in all but
-~0.3% of seeds; with shift 0.25 (win rate ~0.77, ~38% ties, 60 pairs per cell) that is
-~0.12, small against the gap a wrong tie or Bonferroni treatment would make (planning as
-if there were no ties gives 36 pairs and ~0.49 power; ignoring alpha / m gives ~0.90).
+~0.3% of seeds. With shift 0.25 (win rate ~0.77, ~38% ties, ~60 pairs per cell), 50
+studies of 3 cells and a 4,000-pair calibration that is ~0.14, small against the gap a
+wrong tie or Bonferroni treatment would make (planning as if there were no ties gives 36
+pairs and ~0.49 power; ignoring alpha / m gives ~0.90).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ ALPHA = 0.05
 
 
 def test_planned_power_holds_on_the_provider():
-    check = provider_power_check(0.25, cells=3, replicates=60, seed=1, calibration_pairs=6000)
+    check = provider_power_check(0.25, cells=3, replicates=50, seed=1, calibration_pairs=4000)
     cal = check.calibration
     # the planted shift is recovered as a clear positive effect, with the panel's ties
     assert cal.win_rate - 0.5 > 5 * cal.win_rate_se and 0.05 < cal.tie_share < 0.9
@@ -43,20 +44,20 @@ def test_planned_power_holds_on_the_provider():
     gap = abs(cal.win_rate - check.study_win_rate)
     assert gap <= 3 * math.hypot(cal.win_rate_se, check.study_win_rate_se)
     # the headline: empirical power at alpha / m agrees with the plan
-    assert check.tolerance < 0.15
+    assert check.tolerance < 0.16
     assert abs(check.empirical_power - check.planned_power) <= check.tolerance, check.summary()
     assert check.agrees and check.agrees_at_study_rate, check.summary()
     # Holm rejects everything Bonferroni does and nothing the unadjusted test would not
     assert check.holm_power >= check.empirical_power
-    unadjusted_se = math.sqrt(check.planned_power_unadjusted * (1 - check.planned_power_unadjusted) / 180)
+    unadjusted_se = math.sqrt(check.planned_power_unadjusted * (1 - check.planned_power_unadjusted) / 150)
     assert check.holm_power <= check.planned_power_unadjusted + 3 * unadjusted_se
 
 
 def test_planted_null_rejects_at_most_alpha_family_wise():
-    cells, replicates = 3, 60
-    check = provider_power_check(0.0, pairs_per_cell=50, cells=cells, replicates=replicates, seed=2,
-                                 calibration_pairs=1000)
-    assert check.plan is None and check.pairs_per_cell == 50
+    cells, replicates = 3, 50
+    check = provider_power_check(0.0, pairs_per_cell=40, cells=cells, replicates=replicates, seed=2,
+                                 calibration_pairs=600)
+    assert check.plan is None and check.pairs_per_cell == 40
     assert abs(check.calibration.win_rate - 0.5) <= 3 * check.calibration.win_rate_se
     assert abs(check.study_win_rate - 0.5) <= 3 * check.study_win_rate_se
     # family-wise: studies with any Holm rejection, binomial over the replicates
@@ -65,7 +66,7 @@ def test_planted_null_rejects_at_most_alpha_family_wise():
     per_test = ALPHA / cells
     assert check.empirical_power <= per_test + 3 * math.sqrt(per_test * (1 - per_test) / (cells * replicates))
     # the exact test is conservative at 0.5: the planned rejection rate is below alpha / m
-    null_rate = expected_power_with_ties(50, check.calibration.tie_share, lambda n: exact_power(n, 0.5, per_test))
+    null_rate = expected_power_with_ties(40, check.calibration.tie_share, lambda n: exact_power(n, 0.5, per_test))
     assert null_rate <= per_test
     assert abs(check.empirical_power - check.planned_power) <= check.tolerance
 
