@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-connections", type=int, help="concurrent model calls (embedded model: 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed for pairs, draws and presentation orders")
     parser.add_argument("--out", default=None, help="output directory (default: runs/<preset>)")
+    parser.add_argument("--display", choices=["full", "rich", "plain", "log", "none"], default=None,
+                        help="Inspect's progress display for Stages 2-3 (default: full in a terminal)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan (evals, samples, calls) and exit")
 
 
@@ -60,6 +62,7 @@ def config_from_args(args: argparse.Namespace):
         judge_args=key_values(args.judge_args, "-J"),
         seed=args.seed,
         max_connections=args.max_connections,
+        display=args.display,
     )
 
 

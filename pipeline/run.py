@@ -75,6 +75,7 @@ class RunConfig:
     judge_args: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     max_connections: int | None = None
+    display: str | None = None  # Inspect's display for Stages 2-3 (full, rich, plain, log, none)
 
     @property
     def embedded(self) -> bool:
@@ -267,9 +268,10 @@ def run(config: RunConfig) -> Path:
         # The judges' answer limit; with no --judge the model under test judges, so it gets
         # the limit too (writers and choosers pass their own limits per call).
         limit = GenerateConfig(max_tokens=p.judge_max_tokens)
+        subject_config = GenerateConfig() if config.judges else limit
         subject: str | Model = config.subject
-        if config.model_args or (p.judge_max_tokens and not config.judges):
-            subject = get_model(config.subject, config=limit if not config.judges else GenerateConfig(), **config.model_args)
+        if config.model_args or subject_config.max_tokens is not None:
+            subject = get_model(config.subject, config=subject_config, **config.model_args)
         judges = [_judge_model(name, i, config.judge_args, limit) for i, name in enumerate(config.judges)]
 
         utilities: dict[str, Path] = {}
@@ -307,7 +309,7 @@ def run(config: RunConfig) -> Path:
             fail_on_error=0.1,
             log_dir_allow_dirty=True,
             log_buffer=1,  # every finished sample is on disk, so an interrupted run resumes from it
-            display=os.environ.get("UTILITY_GAP_DISPLAY") or None,
+            display=config.display,  # type: ignore[arg-type]
         )
         if _interrupted(logs / "tasks", task_logs):
             # Inspect absorbs Ctrl-C to save the logs; the run stops here, resumable.

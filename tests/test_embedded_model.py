@@ -69,10 +69,9 @@ def test_demo_pipeline_runs_every_stage_on_the_embedded_model(tmp_path: Path) ->
 
     out = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if k != BASE_URL_ENV}
-    env["UTILITY_GAP_DISPLAY"] = "none"
     command = [
         sys.executable, "-m", "utility_gap.pipeline.cli", "run", "--contrasts", "exhort_vs_neutral",
-        "--max-tokens", "64", "--out", str(out),
+        "--max-tokens", "64", "--display", "none", "--out", str(out),
     ]
     result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -25,7 +25,7 @@ def test_planted_findings_appear_in_the_report(tmp_path: Path) -> None:
     out = tmp_path / "run"
     code = main([
         "run", *SUBJECT, "-M", "shifts=exhort:1.2", "-M", "utility_slope=0.0", "-J", "judge_sd=0.3",
-        "--items", "12", "--tasks", "essay,translation", "--out", str(out),
+        "--items", "12", "--tasks", "essay,translation", "--display", "none", "--out", str(out),
     ])
     assert code == 0
     report = (out / "report" / "report.md").read_text()
@@ -51,12 +51,13 @@ def _run_args(out: Path, call_log: Path, judge_log: Path) -> list[str]:
     return [
         "run", "--model", "simulated/subject", "-M", "shifts=exhort:0.8", "-M", "latency=0.02",
         "-M", f"call_log={call_log}", "--judge", "simulated/judge", "-J", f"call_log={judge_log}",
-        "--items", "8", "--tasks", "essay,grant_abstract", "--max-connections", "2", "--out", str(out),
+        "--items", "8", "--tasks", "essay,grant_abstract", "--max-connections", "2", "--display", "none",
+        "--out", str(out),
     ]
 
 
 def test_interrupted_run_resumes_without_repeating_work(tmp_path: Path) -> None:
-    env = {**os.environ, "UTILITY_GAP_DISPLAY": "none"}
+    env = dict(os.environ)
     # One uninterrupted run: the reference call count.
     whole = tmp_path / "whole"
     whole_calls, whole_judge = tmp_path / "whole.calls", tmp_path / "whole.judge"
