@@ -314,6 +314,9 @@ def run(config: RunConfig) -> Path:
         if _interrupted(logs / "tasks", task_logs):
             # Inspect absorbs Ctrl-C to save the logs; the run stops here, resumable.
             raise KeyboardInterrupt
+        done = sum(log.results.completed_samples for log in task_logs if log.results)
+        total = sum(log.results.total_samples for log in task_logs if log.results)
+        _say(f"Stages 2-3: {done} of {total} samples finished in {len(task_logs)} evals")
         if not success:
             _say("Stages 2-3: some evals did not finish; the report uses what finished (rerun to resume).")
 
