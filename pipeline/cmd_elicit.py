@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from utility_gap.analysis.utilities_file import summary
 from utility_gap.pipeline.arguments import key_values
@@ -46,8 +45,6 @@ def run(args: argparse.Namespace) -> int:
     from utility_gap.evals.outcomes import OutcomeSetError
     from utility_gap.pipeline.errors import CommandError
 
-    if args.k < 1:
-        raise CommandError(f"--k {args.k}: the number of draws per order must be at least 1.")
     plan = ElicitationPlan(
         model=args.model,
         domain=args.domain,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from utility_gap.pipeline.arguments import key_values
 from utility_gap.pipeline.errors import CommandError

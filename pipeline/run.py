@@ -152,7 +152,7 @@ def _check_model(name: str, args: dict[str, Any], flag: str) -> None:
     if "/" not in name:
         raise PipelineError(f"{flag} {name}: a model is named provider/model, e.g. openai/gpt-4o-mini.")
     try:
-        model = get_model(name, memoize=False, **(args if name.startswith("simulated/") or flag == "--model" else {}))
+        model = get_model(name, memoize=False, **args)
     except Exception as ex:  # the provider's own message says what is wrong
         raise PipelineError(f"{flag} {name}: {ex}") from None
     base_url = getattr(model.api, "base_url", None)
