@@ -49,7 +49,7 @@ def _calls(call_log: Path) -> int:
 
 def _run_args(out: Path, call_log: Path, judge_log: Path) -> list[str]:
     return [
-        "run", "--model", "simulated/subject", "-M", "shifts=exhort:0.8", "-M", "latency=0.02",
+        "run", "--model", "simulated/subject", "-M", "shifts=exhort:0.8", "-M", "latency=0.05",
         "-M", f"call_log={call_log}", "--judge", "simulated/judge", "-J", f"call_log={judge_log}",
         "--items", "8", "--tasks", "essay,grant_abstract", "--max-connections", "2", "--display", "none",
         "--out", str(out),
@@ -78,10 +78,10 @@ def test_interrupted_run_resumes_without_repeating_work(tmp_path: Path) -> None:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode != 0, "an interrupted run must not report success"
+    assert process.returncode != 0, f"an interrupted run must not report success:\n{stderr[-3000:]}"
     assert not (out / "report" / "report.md").exists()
     interrupted = _calls(calls) + _calls(judge_calls)
-    assert 0 < interrupted < _calls(whole_calls) + _calls(whole_judge)
+    assert 0 < interrupted < _calls(whole_calls) + _calls(whole_judge), (interrupted, stderr[-3000:])
 
     again = subprocess.run(_cli(*_run_args(out, calls, judge_calls)), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -90,7 +90,10 @@ def test_interrupted_run_resumes_without_repeating_work(tmp_path: Path) -> None:
     reference = _calls(whole_calls) + _calls(whole_judge)
     total = _calls(calls) + _calls(judge_calls)
     # At most one in-flight sample per connection is lost: 2 subject + 2 judge calls each.
-    assert reference <= total <= reference + 2 * 4, (reference, total)
+    assert reference <= total <= reference + 2 * 4, (
+        f"reference {reference}, interrupted {interrupted}, total {total}\n"
+        f"interrupted run:\n{stderr[-2000:]}\nresumed run:\n{again.stderr[-2000:]}"
+    )
     # Nothing duplicated: the resumed run's judged pairs equal the uninterrupted run's.
     resumed_pairs = pd.read_csv(out / "report" / "tables" / "win_rates.csv")
     whole_pairs = pd.read_csv(whole / "report" / "tables" / "win_rates.csv")
