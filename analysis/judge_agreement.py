@@ -1,7 +1,7 @@
 """How far the judge panel can be trusted: agreement, order consistency, position bias, controls.
 
 Why: a null result is only as good as the panel that produced it. These functions take
-the judge-verdicts frame of `analysis/frames.py` (one row per pair, judge and
+the judge-verdicts frame of `analysis/frames/` (one row per pair, judge and
 presentation order: `pair_key`, `judge`, `order` (ab|ba), `parsed` ("1"|"2"|"tie"|null),
 `winner` (a|b|tie|null), `judge_verdict`) and a controls frame (one row per judge-control
 pair: `damage`, `correct` (bool, null when the panel gave no verdict)).

@@ -12,7 +12,7 @@ cell is a test of "side a wins half of the decisive pairs", so each cell gets
   intervals cover their true win rates simultaneously with probability >= 1 - alpha;
 - Holm-adjusted p-values within the comparison (`statsmodels.stats.multitest.multipletests`).
 
-Input is the judged-pairs frame of `analysis/frames.py` (see docs/architecture.md); only
+Input is the judged-pairs frame of `analysis/frames/` (see docs/architecture.md); only
 the columns named in the grouping plus `winner` are needed. Functions here are pure: they
 take a frame and return a new frame or dataclass.
 """

@@ -1,6 +1,6 @@
 """Benchmark: ~50k judged pairs of logs -> frames -> report (target ~30 s for the report).
 
-Synthetic logs (`utility_gap.analysis.synthetic_logs`: real `EvalLog`s written with
+Synthetic logs (`tests/synthetic_logs.py`: real `EvalLog`s written with
 `write_eval_log`, no model calls) follow the paired-writing contract: 4 models x 4 tasks
 x 3 contrasts, 3 judges, 2 presentations each, rubric scores. They are generated once
 into --logs (reused when present with the same size) and the timed part is:
@@ -21,12 +21,15 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
-from utility_gap.analysis.frames import judged_pairs_frame, read_frames
-from utility_gap.analysis.report import write_report
-from utility_gap.analysis.synthetic_logs import SyntheticRun, write_synthetic_logs
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the synthetic-log fixture
+
+from utility_gap.analysis.frames import judged_pairs_frame, read_frames  # noqa: E402
+from utility_gap.analysis.report import write_report  # noqa: E402
+from synthetic_logs import SyntheticRun, write_synthetic_logs  # noqa: E402
 
 MODELS = ("sim/alpha", "sim/beta", "sim/gamma", "sim/delta")
 TASKS = ("essay", "grant_abstract", "incident_postmortem", "translation")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from utility_gap.analysis.power_check import provider_power_check
+from utility_gap.pipeline.power_check import provider_power_check
 
 
 def main() -> None:

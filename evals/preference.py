@@ -2,7 +2,7 @@
 
 `utility_gap/preference_elicitation` asks one unordered pair of outcomes per sample, in
 both orders, K draws per order (or one logprob call per order). The rounds driver
-(`analysis/elicitation_rounds.py`) runs it once per round with a pairs file; run by
+(`pipeline/elicitation_rounds.py`) runs it once per round with a pairs file; run by
 hand it takes `pairs=all`, a number (a seeded random connected sample) or a file::
 
     inspect eval utility_gap/preference_elicitation --model M -T domain=demo -T pairs=all -T k=5

@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from utility_gap.analysis.elicitation_rounds import (
+    from utility_gap.pipeline.elicitation_rounds import (
         ElicitationError,
         ElicitationPlan,
         elicit_utilities,

@@ -8,7 +8,7 @@ the answer by simulating N studies.
 `utility-gap plan-power --check-on-provider --shift 0.25 --cells 3 [--replicates 50]`
 checks the planner on the simulated provider instead: it measures the win rate and tie
 share that a planted `exhort` shift produces through the real writer -> judge-panel chain,
-plans pairs per cell for that effect and runs the studies (`analysis.power_check`).
+plans pairs per cell for that effect and runs the studies (`pipeline.power_check`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from utility_gap.analysis.power_check import DEFAULT_CALIBRATION_PAIRS, provider_power_check
+from utility_gap.pipeline.power_check import DEFAULT_CALIBRATION_PAIRS, provider_power_check
 from utility_gap.analysis.power_planner import plan_power, simulate_power
 from utility_gap.analysis.win_rates import FrameError
 from utility_gap.pipeline.errors import CommandError

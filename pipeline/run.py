@@ -31,7 +31,7 @@ from inspect_ai import Task, eval_set
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from inspect_ai.model import GenerateConfig, Model, get_model
 
-from utility_gap.analysis.elicitation_rounds import (
+from utility_gap.pipeline.elicitation_rounds import (
     ElicitationError,
     ElicitationPlan,
     ElicitationResult,

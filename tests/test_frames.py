@@ -18,7 +18,7 @@ from utility_gap.analysis.frames import (
     read_frames,
     validate_judged_pairs,
 )
-from utility_gap.analysis.synthetic_logs import SyntheticRun, synthetic_log, write_synthetic_logs, write_unrelated_log
+from synthetic_logs import SyntheticRun, synthetic_log, write_synthetic_logs, write_unrelated_log
 
 
 def other_task_log(path: Path) -> Path:

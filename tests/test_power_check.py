@@ -20,7 +20,7 @@ import math
 import pytest
 
 from utility_gap.analysis.equivalence_power import exact_power
-from utility_gap.analysis.power_check import provider_power_check
+from utility_gap.pipeline.power_check import provider_power_check
 from utility_gap.analysis.power_planner import expected_power_with_ties, plan_power
 from utility_gap.analysis.win_rates import FrameError
 from utility_gap.pipeline import cmd_plan_power

@@ -12,7 +12,7 @@ import pytest
 from utility_gap.analysis import figures
 from utility_gap.analysis.frames import FrameError, read_frames
 from utility_gap.analysis.report import ReportError, ReportSettings, write_report
-from utility_gap.analysis.synthetic_logs import SyntheticRun, write_synthetic_logs, write_unrelated_log
+from synthetic_logs import SyntheticRun, write_synthetic_logs, write_unrelated_log
 from utility_gap.analysis.utilities_file import UtilitiesFile, write_utilities
 from utility_gap.pipeline import cmd_report
 from utility_gap.pipeline.cli import main

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from utility_gap.analysis.elicitation_rounds import ElicitationPlan, ElicitationResult, run_elicitation
+from utility_gap.pipeline.elicitation_rounds import ElicitationPlan, ElicitationResult, run_elicitation
 from utility_gap.analysis.utilities_file import utilities_from_fit
 from utility_gap.models.simulated import SimulatedModelAPI, planted_utility
 

@@ -8,7 +8,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from scipy.stats import spearmanr
 
-from utility_gap.analysis.elicitation_rounds import ElicitationPlan, run_elicitation
+from utility_gap.pipeline.elicitation_rounds import ElicitationPlan, run_elicitation
 from utility_gap.analysis.ranking import aggregate_rankings, ranking_consistency, ranking_parse_counts, rankings_frame
 from utility_gap.evals.outcomes import load_outcomes
 from utility_gap.evals.preference import preference_ranking

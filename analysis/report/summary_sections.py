@@ -1,0 +1,69 @@
+"""The report's opening: the findings per contrast and what the data cannot support.
+
+Written last (they summarise every other section) and printed first. The cautions come
+from every section (`ReportDocument.cautions`) plus the cell-level checks here: too few
+decisive pairs, every pair a tie, nulls that are absence of evidence.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt
+from utility_gap.analysis.report.settings import MIN_DECISIVE
+
+
+def data_cautions_section(doc: ReportDocument, ctx: ReportContext) -> None:
+    frames, kept = ctx.frames, ctx.analysed
+    table = ctx.results.get("win_rates", pd.DataFrame(columns=["contrast", "n", "significant_holm", "equivalent_fw"]))
+    if frames.pairs.empty:
+        doc.cautions.append(
+            "No judged pair has a pairwise panel verdict (rubric-only logs, or every pair unscored): no win-rate "
+            "conclusion is possible."
+        )
+        return
+    if kept.empty:
+        doc.cautions.append("Every judged pair was excluded: no conclusion is possible.")
+        return
+    if (kept["winner"] == "tie").all():
+        doc.cautions.append("Every analysed pair is a tie: the panel never separated the two sides.")
+    small = table[(table["n"] < MIN_DECISIVE) & ~table["significant_holm"].astype(bool)]
+    if len(small):
+        doc.cautions.append(
+            f"{len(small)} of {len(table)} cells have fewer than {MIN_DECISIVE} decisive pairs and no significant "
+            "difference; they support no conclusion either way."
+        )
+    small_significant = table[(table["n"] < MIN_DECISIVE) & table["significant_holm"].astype(bool)]
+    if len(small_significant):
+        doc.cautions.append(
+            f"{len(small_significant)} significant cell(s) rest on fewer than {MIN_DECISIVE} decisive pairs: the "
+            "direction is supported by the exact test, the size of the effect is not pinned down."
+        )
+    weak = table[
+        (table["n"] >= MIN_DECISIVE) & ~table["significant_holm"].astype(bool) & ~table["equivalent_fw"].astype(bool)
+    ]
+    if len(weak):
+        doc.cautions.append(
+            f"{len(weak)} cell(s) show neither a significant difference nor equivalence within the margin: a "
+            "null there is absence of evidence, not evidence of absence (see `mde_fw`)."
+        )
+
+
+def findings(ctx: ReportContext) -> list[str]:
+    """The findings lines (empty when no aggregate was computed)."""
+    table, aggregate, settings = ctx.results.get("win_rates"), ctx.results.get("aggregate"), ctx.settings
+    if table is None or aggregate is None or aggregate.empty:
+        return []
+    lines = ["## Findings"]
+    for _, row in aggregate.iterrows():
+        cells = table[table["contrast"] == row["contrast"]]
+        better = cells[cells["significant_holm"] & (cells["win_rate"] > 0.5)]
+        worse = cells[cells["significant_holm"] & (cells["win_rate"] < 0.5)]
+        equivalent = cells[cells["equivalent_fw"]]
+        lines.append(
+            f"- **{row['contrast']}**: equal-cell win rate {fmt(row['equal_cell_win_rate'])} "
+            f"(95% CI {fmt(row['boot_ci_low'])}–{fmt(row['boot_ci_high'])}) over {int(row['n_cells'])} cell(s); "
+            f"side a significantly better in {len(better)}, worse in {len(worse)}, equivalent to 0.5 within "
+            f"±{settings.margin} in {len(equivalent)} of {len(cells)} cell(s)."
+        )
+    return lines
