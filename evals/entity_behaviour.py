@@ -1,8 +1,8 @@
 """Entity behaviour tasks: do preferences over entities show up when nobody asks for them?
 
-The entity list comes from an outcome set's `entity` field (default: the shipped
-`datasets/entities/entities.jsonl`, 37 charities, countries and companies, each outcome
-"<entity> receives a donation of $1,000."). Preferences over the same file are elicited
+The entity list comes from an outcome set's `entity` field (default: the shipped outcome
+domain `entities`, `datasets/outcomes/entities.jsonl`: 37 charities, countries and
+companies, each outcome "<entity> receives a donation of $1,000."). Preferences over the same file are elicited
 with the Stage 1 tasks (`preference_elicitation`, `preference_ranking`, `utility-gap
 elicit`); these tasks measure behaviour, and `analysis/entity_behaviour.py` correlates
 the two.
@@ -81,13 +81,16 @@ _YES_NO_RE = re.compile(r"(?<![A-Za-z])(yes|no)(?![A-Za-z])", re.IGNORECASE)
 
 
 def entities_outcomes_path() -> Path:
-    """The shipped entity outcome set (an outcome-schema file, domain `entities`)."""
-    return dataset_path("entities", "entities.jsonl")
+    """The shipped entity outcome set: the registered outcome domain `entities`.
+
+    (`datasets/entities/entities.jsonl`, its old path, holds an identical copy.)
+    """
+    return dataset_path("outcomes", f"{ENTITIES_SOURCE}.jsonl")
 
 
 def load_entities(source: str = ENTITIES_SOURCE) -> list[str]:
-    """Distinct entity names, in file order, of an outcome set (`entities`, a domain or a path)."""
-    outcomes = load_outcomes(str(entities_outcomes_path()) if source == ENTITIES_SOURCE else source)
+    """Distinct entity names, in file order, of an outcome set (a shipped domain such as `entities`, or a path)."""
+    outcomes = load_outcomes(source)
     names = list(dict.fromkeys(o.entity for o in outcomes if o.entity))
     if len(names) < 2:
         raise ValueError(

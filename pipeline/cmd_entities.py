@@ -73,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis import entity_behaviour as eb
     from utility_gap.analysis.ranking import aggregate_rankings, rankings_frame
     from utility_gap.analysis.utilities_file import UtilitiesFileError, read_utilities
-    from utility_gap.evals.entity_behaviour import ENTITIES_SOURCE, entities_outcomes_path
     from utility_gap.evals.outcomes import OutcomeSetError, load_outcomes
     from utility_gap.pipeline.errors import CommandError
 
@@ -87,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--utilities {args.utilities}: {ex}") from ex
     source = args.outcomes or uf.domain
     try:
-        outcomes = load_outcomes(str(entities_outcomes_path()) if source == ENTITIES_SOURCE else source)
+        outcomes = load_outcomes(source)
     except OutcomeSetError as ex:
         raise CommandError(f"--outcomes {source}: {ex}") from ex
 

@@ -27,6 +27,7 @@ EXPECTED_SIZES = {
     "policies": (100, 170),
     "money": (20, 30),
     "ai": (20, 40),
+    "entities": (30, 40),  # the entity-preference family (DESIGN.md section 6)
 }
 
 GOOD = {"id": "mine/a", "text": "Ten trees are planted.", "entity": "tree", "quantity": 10, "kind": "planted"}
@@ -110,6 +111,19 @@ def test_generator_reproduces_shipped_files() -> None:
     for domain, content in built.items():
         shipped = (REPO / "datasets" / "outcomes" / f"{domain}.jsonl").read_text(encoding="utf-8")
         assert content == shipped, f"{domain}.jsonl differs from scripts/make_outcomes.py"
+    # The entity set's old path keeps working: the generator writes an identical copy there.
+    assert set(generator.LEGACY_COPIES) == {"entities"}
+    for domain, path in generator.LEGACY_COPIES.items():
+        assert path.read_text(encoding="utf-8") == built[domain], f"{path} differs from scripts/make_outcomes.py"
+
+
+def test_entity_set_is_a_domain_and_its_old_path_loads_the_same_outcomes() -> None:
+    assert "entities" in list_domains()
+    by_name = load_outcomes("entities")
+    by_old_path = load_outcomes(REPO / "datasets" / "entities" / "entities.jsonl")
+    assert by_name == by_old_path  # same ids, texts, fields and domain ("entities")
+    groups = {o.entity for o in by_name}
+    assert {"Oxfam", "North Korea", "Anthropic"} <= groups and len(groups) == len(by_name)
 
 
 def test_outcome_is_frozen_and_round_trips() -> None:
