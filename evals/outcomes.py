@@ -38,7 +38,8 @@ API
 `load_outcomes("countries")` loads a shipped domain; `load_outcomes("my/set.jsonl")`
 loads a user's file (anything ending in `.jsonl` or containing a path separator is a
 path; its ids must start with the file's stem, e.g. `set/...`). `list_domains()` names
-the shipped domains.
+the shipped domains; `outcome_set_domain("my/set.jsonl")` is the domain (`set`) that a
+name or path stands for.
 """
 
 from __future__ import annotations
@@ -101,6 +102,20 @@ def load_outcomes(domain_or_path: str | os.PathLike[str]) -> list[Outcome]:
     """Load and check an outcome set, by shipped domain name or by path to a .jsonl file."""
     path, domain = _resolve(domain_or_path)
     return _parse_file(path, domain)
+
+
+def outcome_set_domain(domain_or_path: str | os.PathLike[str]) -> str:
+    """The domain a shipped name or an outcome file stands for (`my/set.jsonl` -> `set`).
+
+    Checks that the file or shipped domain exists, without parsing it, so a task can
+    compare a utilities file's `domain` with a `-T domain=` that is a path.
+    """
+    return _resolve(domain_or_path)[1]
+
+
+def is_outcome_path(value: str | os.PathLike[str]) -> bool:
+    """Whether a `domain` argument names a file rather than a shipped domain."""
+    return isinstance(value, os.PathLike) or _looks_like_path(str(value))
 
 
 def _looks_like_path(value: str) -> bool:

@@ -25,6 +25,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import get_model
 from inspect_ai.scorer import Scorer
 
+from utility_gap.evals.outcomes import outcome_set_domain
 from utility_gap.evals.task_items import TaskItem, load_task_items
 from utility_gap.solvers.contrasts import Contrast, parse_contrasts
 from utility_gap.solvers.paired_generation import paired_generation
@@ -144,7 +145,9 @@ def writing_task(
         task_name: essay, grant_abstract, incident_postmortem or translation.
         contrast: one contrast or a comma list (`armA_vs_armB`; see solvers/contrasts.py).
         utilities: the model's utilities file; required iff a utility arm is used.
-        domain: if set, the utilities file must be for this outcome domain.
+        domain: if set, the utilities file must be for this outcome domain: a shipped
+            domain name or the path of the lab's own outcome file (its domain is the
+            file name without .jsonl, and its entities sharpen the leak flag).
         draws: outcome draws per item for contrasts with a utility arm (others use one).
         repeats: independent generations per (item, contrast, draw).
         items: the first N items, or all (default).
@@ -177,9 +180,10 @@ def writing_task(
                 f"-T utilities=PATH ({ELICIT_HINT.format(model=model, domain=domain or 'D')})."
             )
         utilities_file = load_utilities_for(
-            utilities, model=model, domain=domain, allow_model_mismatch=mismatch_ok
+            utilities, model=model, domain=outcome_set_domain(domain) if domain else None,
+            allow_model_mismatch=mismatch_ok,
         )
-        entities = outcome_entities(utilities_file.domain)
+        entities = outcome_entities(domain or utilities_file.domain)
     elif utilities:
         logger.warning("-T utilities=%s is ignored: no contrast uses a utility arm.", utilities)
 

@@ -119,16 +119,16 @@ def _as_outcome(record: dict[str, Any], entities: dict[str, str | None]) -> dict
 
 
 def outcome_entities(domain: str | None) -> dict[str, str | None]:
-    """Outcome id -> entity for a shipped domain; empty when the domain is not shipped.
+    """Outcome id -> entity for a shipped domain or an outcome file; empty otherwise.
 
     Entities only sharpen the leak flag (an output naming the promised entity); a lab's
-    own domain without a shipped outcome set simply gets text-only leak checks.
+    own domain named without its file simply gets text-only leak checks.
     """
     if not domain:
         return {}
-    from utility_gap.evals.outcomes import list_domains, load_outcomes
+    from utility_gap.evals.outcomes import is_outcome_path, list_domains, load_outcomes
 
-    if domain not in list_domains():
+    if not is_outcome_path(domain) and domain not in list_domains():
         return {}
     return {o.id: o.entity for o in load_outcomes(domain)}
 
