@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 from utility_gap.analysis import figures
 from utility_gap.analysis.frames import FrameError, read_frames
 from utility_gap.analysis.report import ReportError, ReportSettings, write_report
+from utility_gap.analysis.report.writer import MARKER_FILE
 from synthetic_logs import SyntheticRun, write_synthetic_logs, write_unrelated_log
 from utility_gap.analysis.utilities_file import UtilitiesFile, write_utilities
 from utility_gap.pipeline import cmd_report
@@ -128,13 +130,16 @@ def test_rerun_replaces_the_report_atomically_and_a_failed_run_keeps_the_old_one
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_synthetic_logs(str(tmp_path / "logs"), [SyntheticRun(n_items=12, shift=0.8, seed=10)])
+    write_synthetic_logs(str(tmp_path / "logs" / "more"), [SyntheticRun(n_items=12, contrast="amount_high_vs_amount_low", seed=9)])
     out = tmp_path / "out"
     write_report(tmp_path / "logs", out, ReportSettings(margin=0.05))
     assert "margin ±0.05" in (out / "report.md").read_text()
-    (out / "tables" / "stale.csv").write_text("x\n1\n")
+    stale = out / "tables" / "win_rates__amount_high_vs_amount_low.csv"
+    assert stale.is_file()
+    shutil.rmtree(tmp_path / "logs" / "more")
     write_report(tmp_path / "logs", out, ReportSettings(margin=0.1))
     assert "margin ±0.1" in (out / "report.md").read_text()
-    assert not (out / "tables" / "stale.csv").exists()
+    assert not stale.exists()  # a table of the earlier report that this one does not write
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs", "out"]
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -179,6 +184,28 @@ def test_refuses_to_replace_a_directory_that_is_not_a_report(tmp_path: Path) -> 
     with pytest.raises(ReportError, match="refusing to replace"):
         write_report(tmp_path / "logs", precious)
     assert (precious / "notes.txt").read_text() == "keep me"
+
+
+def test_replaces_only_a_folder_the_report_made(tmp_path: Path) -> None:
+    """A report.md is not enough: the folder must carry the report's marker and nothing it did not write."""
+    write_synthetic_logs(str(tmp_path / "logs"), [SyntheticRun(n_items=4, seed=11)])
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "report.md").write_text("# my own notes")
+    (results / "analysis.ipynb").write_text("{}")
+    with pytest.raises(ReportError, match="did not make.*analysis.ipynb"):
+        write_report(tmp_path / "logs", results)
+    assert sorted(p.name for p in results.iterdir()) == ["analysis.ipynb", "report.md"]
+
+    out = tmp_path / "out"
+    write_report(tmp_path / "logs", out)
+    assert (out / MARKER_FILE).is_file()
+    write_report(tmp_path / "logs", out)  # its own folder: replaced
+    (out / "figures" / "my-annotated.png").write_bytes(b"mine")
+    with pytest.raises(ReportError, match="figures/my-annotated.png"):
+        write_report(tmp_path / "logs", out)
+    assert (out / "figures" / "my-annotated.png").read_bytes() == b"mine"
+    assert (out / "report.md").is_file()
 
 
 def test_utilities_files_give_elicitation_diagnostics_with_reasons(tmp_path: Path) -> None:

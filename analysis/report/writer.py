@@ -4,6 +4,13 @@ Writing is atomic: the folder is built in a temporary sibling directory and swap
 only when complete, so a failed or interrupted run leaves the previous report intact and
 never a half-written one. Nothing is created when the logs cannot be read.
 
+A report replaces only a folder it made itself: every report folder holds `MARKER_FILE`,
+which lists the files the report wrote. An `--out` that is missing or empty is used; one
+with a marker is replaced only if it holds nothing but the files listed there; anything
+else (a folder of the user's, a report.md of unknown origin, a file the user added to an
+old report) is refused before any work, so the swap can never delete a file it did not
+write.
+
 A section is a function `(ReportDocument, ReportContext) -> None`; `BODY_SECTIONS` is
 their order in the report. A new section is one function in a `*_sections.py` module
 and one entry here.
@@ -11,6 +18,7 @@ and one entry here.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -33,6 +41,8 @@ from utility_gap.analysis.report.stage1_sections import utilities_section
 from utility_gap.analysis.report.summary_sections import data_cautions_section, findings
 
 REPORT_FILE = "report.md"
+MARKER_FILE = ".utility-gap-report.json"
+MARKER_KIND = "utility-gap report folder"
 
 Section = Callable[[ReportDocument, ReportContext], None]
 
@@ -50,13 +60,46 @@ BODY_SECTIONS: tuple[Section, ...] = (
 )
 
 
+def _files_in(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
+
+
+def _written_files(out_dir: Path) -> set[str] | None:
+    """The files the marker says a report wrote here, or None when the folder has no valid marker."""
+    try:
+        marker = json.loads((out_dir / MARKER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("kind") != MARKER_KIND or not isinstance(marker.get("files"), list):
+        return None
+    return {str(f) for f in marker["files"]} | {MARKER_FILE}
+
+
+def _listing(names: set[str]) -> str:
+    shown = sorted(names)[:5]
+    return ", ".join(shown) + (f" and {len(names) - len(shown)} more" if len(names) > len(shown) else "")
+
+
 def _check_target(out_dir: Path) -> None:
+    """Refuse an --out the report did not make (see the module docstring)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportError(f"--out {out_dir} is a file; give a directory for the report.")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / REPORT_FILE).is_file():
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    present = _files_in(out_dir)
+    written = _written_files(out_dir)
+    if written is None:
         raise ReportError(
-            f"--out {out_dir} is a non-empty directory that holds no {REPORT_FILE}; refusing to replace it. "
-            "Choose a new or empty directory (a previous report folder is replaced)."
+            f"Report folder {out_dir} is a non-empty directory that utility-gap did not make (it has no "
+            f"{MARKER_FILE}; it holds {_listing(present) or 'empty folders'}); refusing to replace it, which would "
+            "delete them. Choose a new or empty directory for the report (a folder a previous report made is replaced)."
+        )
+    extra = present - written
+    if extra:
+        raise ReportError(
+            f"Report folder {out_dir} also holds files the report did not write: "
+            f"{_listing(extra)}. Replacing the report would delete them; move them out of {out_dir} "
+            "or choose another --out."
         )
 
 
@@ -87,6 +130,7 @@ def write_report(log_dir: str | Path, out_dir: str | Path, settings: ReportSetti
 
 def _swap(staging: Path, out_dir: Path) -> None:
     """Replace out_dir by staging with two renames (the old report is removed last)."""
+    _check_target(out_dir)  # again: the folder may have changed while the report was built
     old = None
     if out_dir.exists():
         old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
@@ -117,3 +161,5 @@ def _build(frames: Frames, log_dir: Path, root: Path, settings: ReportSettings) 
         doc.add("No limitation was detected beyond the intervals shown.")
     doc.lines.extend(body.lines)
     (root / REPORT_FILE).write_text("\n".join(doc.lines), encoding="utf-8")
+    marker = {"kind": MARKER_KIND, "log_dir": str(log_dir), "created": stamp, "files": sorted(_files_in(root))}
+    (root / MARKER_FILE).write_text(json.dumps(marker, indent=1), encoding="utf-8")

@@ -1,0 +1,31 @@
+"""Output folders: the report replaces only what it wrote; broken logs and failed writes are named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from synthetic_logs import SyntheticRun, write_synthetic_logs
+
+
+def _cli(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "utility_gap.pipeline.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_report_never_deletes_files_it_did_not_write(tmp_path: Path) -> None:
+    write_synthetic_logs(str(tmp_path / "logs"), [SyntheticRun(n_items=4, seed=3)])
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "report.md").write_text("# notes from last week\n")
+    (results / "budget.xlsx").write_bytes(b"spreadsheet")
+    done = _cli(tmp_path, "report", "logs", "--out", "results")
+    assert done.returncode == 2, done.stderr
+    assert "refusing to replace" in done.stderr and "budget.xlsx" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (results / "budget.xlsx").read_bytes() == b"spreadsheet"
+    assert (results / "report.md").read_text() == "# notes from last week\n"
+    again = _cli(tmp_path, "report", "logs", "--out", "new-report")
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "new-report" / "report.md").is_file()
