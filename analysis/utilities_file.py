@@ -12,18 +12,34 @@ report). One JSON object:
  "outcomes": [{"id": str, "text": str,
                "mean": float,            # normalised: mean 0, sd 1 over the domain
                "variance": float,        # scaled by the same sd^2
-               "n_comparisons": int}],   # distinct training pairs the outcome was in
+               "n_comparisons": int,     # distinct training pairs the outcome was in
+               "mean_se": float | null}],# optional: standard error of the mean (Fisher information)
  "metrics": {"train_accuracy", "train_log_loss", "heldout_accuracy", "heldout_log_loss",
              "intransitive_triad_share", "position_bias", "n_pairs", "n_heldout_pairs",
              "n_choices", "n_refusal", "n_unparseable", "unparseable_policy", ...},
+ "design": {...} | null,                 # optional: how the pairs were chosen and asked
  "informative": bool,                    # false: the choices did not track content
  "uninformative_reasons": [str],         # why, in words (empty when informative)
  "logs": [str]}                          # the elicitation logs the fit came from
 ```
 
 Metric definitions are in `analysis/thurstonian.py`; a metric that cannot be computed
-(e.g. no held-out pairs) is null. Extra metric keys may appear (`heldout_vs_chance_p`, `n_failed_samples`,
-`n_train_choices`, `n_heldout_choices`, `converged`, `regularisation`, `calls`).
+(e.g. no held-out pairs) is null. Extra metric keys may appear (`heldout_vs_chance_p`,
+`n_failed_samples`, `n_train_choices`, `n_heldout_choices`, `converged`,
+`regularisation`, `calls`), and files written since the position term carry:
+
+- accuracy at two levels, named so they cannot be confused: `*_choice_accuracy` (share of
+  parsed votes the content model predicts; the same number as the older `*_accuracy`)
+  and `*_pair_accuracy` (share of pairs with a strict majority whose majority the fitted
+  order matches; `n_*_pairs_decided`, `heldout_pair_vs_chance_p`);
+  `heldout_calibration_error` (per-order predictions, position term included);
+- the position term: `position_term` (bool), `position_beta`, `position_beta_ci_low`,
+  `position_beta_ci_high` (normalised utility units) and `position_p_first_equal`;
+- logprob reads: `n_logprob_reads`, `n_logprob_both_letters`, `n_logprob_one_letter`.
+
+`design` (null in older files) says which design a metric comes from: `mode`
+(`sample` | `logprob`), `k` (draws per order), `top_logprobs`, `budget`, `heldout`,
+`rounds`, `start` and `selection` (the pair-selection rules), `seed`.
 
 Files live at `<out>/utilities/<model-slug>__<domain>.json` (`utilities_path`), where
 the slug replaces every character other than letters, digits, `.`, `_`, `-` by `-`.
@@ -89,6 +105,7 @@ class UtilitiesFile:
     informative: bool
     uninformative_reasons: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    design: dict[str, Any] | None = None
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     method: str = "thurstonian"
     schema: str = SCHEMA
@@ -112,7 +129,7 @@ class UtilitiesFile:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        order = ["schema", "model", "domain", "created", "method", "outcomes", "metrics",
+        order = ["schema", "model", "domain", "created", "method", "outcomes", "metrics", "design",
                  "informative", "uninformative_reasons", "logs"]
         return {key: data[key] for key in order}
 
@@ -169,6 +186,8 @@ def read_utilities(path: str | Path, *, model: str | None = None, domain: str | 
         absent = [f for f in OUTCOME_FIELDS if not isinstance(outcome, dict) or f not in outcome]
         if absent:
             raise UtilitiesFileError(f"{file}: outcomes[{n}] lacks {', '.join(absent)}. {fix}")
+    if data.get("design") is not None and not isinstance(data["design"], dict):
+        raise UtilitiesFileError(f"{file}: field 'design' must be an object or null. {fix}")
     if not data["outcomes"]:
         raise UtilitiesFileError(f"{file}: field 'outcomes' is empty. {fix}")
     if model is not None and data["model"] != model:
@@ -187,14 +206,17 @@ def read_utilities(path: str | Path, *, model: str | None = None, domain: str | 
         informative=data["informative"],
         uninformative_reasons=data["uninformative_reasons"],
         logs=data["logs"],
+        design=data.get("design"),
         created=str(data.get("created", "")),
         method=str(data.get("method", "thurstonian")),
     )
 
 
 def utilities_from_fit(fit: Any, model: str, domain: str, texts: dict[str, str], logs: list[str],
-                       extra_metrics: dict[str, Any] | None = None) -> UtilitiesFile:
+                       extra_metrics: dict[str, Any] | None = None,
+                       design: dict[str, Any] | None = None) -> UtilitiesFile:
     """Build a UtilitiesFile from a `ThurstonianFit` and the outcome texts."""
+    se = getattr(fit, "mean_se", None)
     outcomes = [
         {
             "id": oid,
@@ -202,8 +224,9 @@ def utilities_from_fit(fit: Any, model: str, domain: str, texts: dict[str, str],
             "mean": float(mean),
             "variance": float(var),
             "n_comparisons": int(fit.n_comparisons.get(oid, 0)),
+            "mean_se": None if se is None else float(se[k]),
         }
-        for oid, mean, var in zip(fit.ids, fit.means, fit.variances)
+        for k, (oid, mean, var) in enumerate(zip(fit.ids, fit.means, fit.variances))
     ]
     return UtilitiesFile(
         model=model,
@@ -213,7 +236,27 @@ def utilities_from_fit(fit: Any, model: str, domain: str, texts: dict[str, str],
         informative=bool(fit.informative),
         uninformative_reasons=list(fit.uninformative_reasons),
         logs=list(logs),
+        design=design,
     )
+
+
+def position_text(m: dict[str, Any]) -> str:
+    """The fitted position term in words ('' when none was fitted)."""
+    if not m.get("position_term") or m.get("position_beta") is None:
+        return "; no position term fitted"
+    ci = ""
+    if m.get("position_beta_ci_low") is not None:
+        ci = f" (95% CI {m['position_beta_ci_low']:+.3f} to {m['position_beta_ci_high']:+.3f})"
+    return (f"; position term beta {m['position_beta']:+.3f}{ci}, P(first shown | equal) "
+            f"{m['position_p_first_equal']:.3f}, kept out of the utilities")
+
+
+def design_text(design: dict[str, Any]) -> str:
+    """A design in one line: mode, draws, budget, rounds, selection."""
+    mode = design.get("mode", "sample")
+    draws = f"top_logprobs={design.get('top_logprobs')}" if mode == "logprob" else f"k={design.get('k')} per order"
+    return (f"{mode} mode, {draws}, budget {design.get('budget')} pairs + {design.get('heldout')} held out, "
+            f"{design.get('rounds')} rounds, start {design.get('start')}, selection {design.get('selection')}")
 
 
 def summary(uf: UtilitiesFile, path: Path, rounds: str, calls: int) -> str:
@@ -228,10 +271,19 @@ def summary(uf: UtilitiesFile, path: Path, rounds: str, calls: int) -> str:
         f"  {rounds}; model calls recorded in the logs: {calls}",
         f"  pairs: {m['n_pairs']} train, {m['n_heldout_pairs']} held out; parsed choices {m['n_choices']:g}; "
         f"refusals {m['n_refusal']}, unparseable {m['n_unparseable']} (policy: {m['unparseable_policy']})",
-        f"  accuracy: train {fmt(m['train_accuracy'])}, held-out {fmt(m['heldout_accuracy'])}; "
+        f"  held-out accuracy: per pair {fmt(m.get('heldout_pair_accuracy'))}, per choice {fmt(m['heldout_accuracy'])} "
+        f"(train: per pair {fmt(m.get('train_pair_accuracy'))}, per choice {fmt(m['train_accuracy'])}); "
         f"log-loss: train {fmt(m['train_log_loss'])}, held-out {fmt(m['heldout_log_loss'])}",
-        f"  intransitive triads {fmt(m['intransitive_triad_share'])}; position bias (share 'A') {fmt(m['position_bias'])}",
+        f"  intransitive triads {fmt(m['intransitive_triad_share'])}; position bias (share 'A') {fmt(m['position_bias'])}"
+        + position_text(m),
     ]
+    if m.get("n_logprob_reads"):
+        lines.append(
+            f"  logprob reads: {m['n_logprob_reads']}, both letters found in {m.get('n_logprob_both_letters')}, "
+            f"one letter only in {m.get('n_logprob_one_letter')}"
+        )
+    if uf.design:
+        lines.append("  design: " + design_text(uf.design))
     if uf.informative:
         top = ", ".join(o["id"] for o in uf.top_third()[:3])
         bottom = ", ".join(o["id"] for o in uf.bottom_third()[:3])

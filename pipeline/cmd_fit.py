@@ -17,6 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Refusals/unparseable answers in the fit: skip, or half a vote each side.")
 
 
+def _design_of(logs: list[str]) -> dict | None:
+    """The design recorded in the logs' eval metadata (None for logs written before it was)."""
+    from inspect_ai.log import read_eval_log
+
+    for log in logs:
+        design = (read_eval_log(log, header_only=True).eval.metadata or {}).get("design")
+        if isinstance(design, dict):
+            return design
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis.choices_frame import choices_frame
     from utility_gap.analysis.thurstonian import fit_thurstonian
@@ -43,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     fit.metrics["calls"] = int(frame["calls"].sum())
     logs = sorted(frame["log"].unique())
     model, domain = str(frame["model"].iloc[0]), str(frame["domain"].iloc[0])
-    uf = utilities_from_fit(fit, model, domain, texts, logs)
+    uf = utilities_from_fit(fit, model, domain, texts, logs, design=_design_of(logs))
     path = write_utilities(args.out, uf)
     print(summary(uf, path, f"refitted from {len(logs)} log(s) without calling the model", int(frame["calls"].sum())))
     return 0

@@ -105,6 +105,21 @@ class ElicitationResult:
     calls: int
     texts: dict[str, str]
     domain: str
+    design: dict[str, Any] = field(default_factory=dict)
+
+
+def design_record(plan: ElicitationPlan, budget: int, heldout: int) -> dict[str, Any]:
+    """The design as stored in the utilities file and each round's eval metadata."""
+    return {
+        "mode": "logprob" if plan.logprobs else "sample",
+        "k": plan.k,
+        "budget": budget,
+        "heldout": heldout,
+        "rounds": plan.rounds,
+        "start": f"random_connected(share={plan.start_share})",
+        "selection": "closeness+degree",
+        "seed": plan.seed,
+    }
 
 
 def signature(plan: ElicitationPlan, n_outcomes: int) -> str:
@@ -179,6 +194,7 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
     log_dir.mkdir(parents=True, exist_ok=True)
     done = finished_rounds(log_dir, run)
     sizes = round_sizes(budget, n, plan.rounds, plan.start_share)
+    design = design_record(plan, budget, held_count)
 
     frames: dict[int, pd.DataFrame] = {}
     logs: dict[int, str] = {}
@@ -203,14 +219,15 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
             if size == 0:
                 continue
             so_far = data_so_far()
-            fit = fit_thurstonian(so_far, outcome_ids=ids, unparseable_policy=plan.unparseable_policy)
+            fit = fit_thurstonian(so_far, outcome_ids=ids, unparseable_policy=plan.unparseable_policy,
+                                  standard_errors=False)
             asked = set(zip(so_far["outcome_a"], so_far["outcome_b"]))
             pairs = active_pairs(ids, fit.mean_of(), fit.variance_of(), asked, size, seed=plan.seed + r)
         if not pairs:
             continue
         if model is None:
             model = get_model(plan.model, memoize=False, **plan.model_args)
-        logs[r] = _run_round(plan, model, run, r, pairs, domain)
+        logs[r] = _run_round(plan, model, run, r, pairs, domain, design)
         frames[r] = choices_frame([logs[r]])
         rounds_run += 1
 
@@ -226,6 +243,7 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
         calls=int(frame["calls"].sum()),
         texts={o.id: o.text for o in outcomes},
         domain=domain,
+        design=design,
     )
 
 
@@ -237,12 +255,14 @@ def elicitation_log_dir(out_dir: str | Path, model: str, domain: str) -> Path:
 def elicit_utilities(plan: ElicitationPlan, out_dir: str | Path) -> tuple[ElicitationResult, UtilitiesFile, Path]:
     """Run (or resume) the rounds, fit, and write OUT/utilities/<model>__<domain>.json."""
     result = run_elicitation(plan)
-    uf = utilities_from_fit(result.fit, plan.model, result.domain, result.texts, result.logs)
+    uf = utilities_from_fit(result.fit, plan.model, result.domain, result.texts, result.logs, design=result.design)
     path = write_utilities(utilities_path(out_dir, plan.model, result.domain), uf)
     return result, uf, path
 
 
-def _run_round(plan: ElicitationPlan, model: Model, run: str, r: int, pairs: list[Pair], domain: str) -> str:
+def _run_round(
+    plan: ElicitationPlan, model: Model, run: str, r: int, pairs: list[Pair], domain: str, design: dict[str, Any]
+) -> str:
     log_dir = Path(plan.log_dir)
     pairs_file = log_dir / "pairs" / f"round-{r:02d}.json"
     write_pairs_file(pairs_file, pairs, round=r, run=run)
@@ -266,7 +286,7 @@ def _run_round(plan: ElicitationPlan, model: Model, run: str, r: int, pairs: lis
         log_dir=str(log_dir),
         display="none",
         metadata={"utility_gap": "elicitation", "run": run, "round": r, "domain": domain,
-                  "k": plan.k, "seed": plan.seed},
+                  "k": plan.k, "seed": plan.seed, "design": design},
         tags=["utility-gap", "elicitation", f"round-{r}"],
         log_realtime=False,  # the realtime sample buffer costs more than the calls themselves
         log_buffer=500,

@@ -68,6 +68,9 @@ def test_planted_utilities_recovered(planted: ElicitationResult) -> None:
     assert planted.fit.informative, planted.fit.uninformative_reasons
     assert abs(m["position_bias"] - 0.5) < 0.03
     assert planted.rounds_run == 4 and len(planted.logs) == 4
+    # both orders were asked, so the position term is fitted; nothing was planted, so it is near 0
+    assert m["position_term"] and abs(m["position_beta"]) < 0.1
+    assert planted.design["mode"] == "sample" and planted.design["budget"] == 1329
 
 
 def test_heldout_accuracy_matches_planted_model(planted: ElicitationResult) -> None:
