@@ -9,7 +9,12 @@
   recognised from the prompt with `identify_framing`.
 - **judge** compares two texts by latent quality with planted noise, position
   bias, a tie band and a planted share of unparseable answers; rubric prompts get
-  1-10 scores from the same latent quality.
+  1-10 scores from the same latent quality. Shown a judge-control text it knows (the
+  shipped controls, plus `-M controls=PATH`) beside a damaged copy of it, it values the
+  copy `damage_sensitivity[damage]` below the intact text (the damage is recognised
+  with `solvers.damage.identify_damage`), so the panel's accuracy on each damage type
+  of the judge controls is planted: P(one presentation prefers the intact text) =
+  Phi((sensitivity +/- position_bias) / judge_sd).
 - **subject** is chooser + writer (a model under test); **any** answers everything.
 
 How a text carries its latent quality: the writer ends every text with a line
@@ -53,7 +58,9 @@ from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from utility_gap.scorers.judge_prompts import split_pairwise_prompt, split_rubric_prompt
+from utility_gap.evals.task_items import load_control_texts
 from utility_gap.solvers.choice_prompt import split_forced_choice, split_ranking
+from utility_gap.solvers.damage import DAMAGE_TYPES, identify_damage
 from utility_gap.solvers.framing_text import ARMS, identify_framing
 
 ROLES = ("chooser", "writer", "judge", "subject", "any")
@@ -115,6 +122,15 @@ def heuristic_quality(text: str) -> float:
     return math.log(len(words)) - 4.0 * odd / len(words)
 
 
+# How far below the intact text the judge values a damaged copy (in judge_sd units x judge_sd):
+# planted so that each damage type of the judge controls is seen with its own, known accuracy.
+DEFAULT_DAMAGE_SENSITIVITY: dict[str, float] = {"truncated": 2.0, "typos": 1.0, "corrupted_facts": 0.6, "shuffled": 0.4}
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
 class SimulatedArgumentError(PrerequisiteError, ValueError):
     """A bad `simulated/<role>` name or `-M` argument (Inspect prints it without a traceback)."""
 
@@ -147,6 +163,9 @@ class SimulatedParams:
     # judge
     judge_sd: float = 0.5
     tie_band: float = 0.0
+    # `truncated:2,shuffled:0.4` (merged over DEFAULT_DAMAGE_SENSITIVITY; 0 = cannot see it)
+    damage_sensitivity: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DAMAGE_SENSITIVITY))
+    controls: str = ""  # a lab's own judge-control file, known beside the shipped texts
 
 
 _PROBABILITIES = ("refusal_rate", "unparseable_rate", "leak_rate")
@@ -168,6 +187,8 @@ def parse_params(role: str, model_args: dict[str, Any]) -> SimulatedParams:
                 f"Unknown argument '-M {name}' for simulated/{role}. Known arguments: {', '.join(known)}."
             )
         setattr(params, name, _coerce(name, raw, known[name].type))
+    if "damage_sensitivity" in model_args:
+        params.damage_sensitivity = DEFAULT_DAMAGE_SENSITIVITY | params.damage_sensitivity
     for name in _PROBABILITIES:
         value = getattr(params, name)
         if not 0.0 <= value <= 1.0:
@@ -202,6 +223,8 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
         if kind == "str":
             return str(raw)
         if kind.startswith("dict"):
+            if name == "damage_sensitivity":
+                return _parse_mapping(raw, set(DAMAGE_TYPES), "damage type")
             return _parse_shifts(raw)
     except ValueError as ex:
         detail = f": {ex}" if str(ex) else ""
@@ -211,6 +234,11 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
 
 def _parse_shifts(raw: Any) -> dict[str, float]:
     """`exhort:0.8,sandbag:-0.8` (or a dict) -> {arm: shift}; `utility` names both utility arms."""
+    return _parse_mapping(raw, set(ARMS) | {"utility"}, "arm")
+
+
+def _parse_mapping(raw: Any, known: set[str], what: str) -> dict[str, float]:
+    """`name:value,name:value` (or a dict) -> {name: float}, every name one of `known`."""
     if isinstance(raw, dict):
         items = list(raw.items())
     else:
@@ -221,20 +249,19 @@ def _parse_shifts(raw: Any) -> dict[str, float]:
             if not part.strip():
                 continue
             if ":" not in part:
-                raise ValueError(f"'{part}' is not arm:shift")
+                raise ValueError(f"'{part}' is not {what.replace(' ', '_')}:value")
             arm, value = part.split(":", 1)
             items.append((arm, value))
-    known = set(ARMS) | {"utility"}
-    shifts: dict[str, float] = {}
-    for arm, value in items:
-        arm = str(arm).strip()
-        if arm not in known:
-            raise ValueError(f"unknown arm '{arm}' (known: {', '.join(sorted(known))})")
+    mapping: dict[str, float] = {}
+    for name, value in items:
+        name = str(name).strip()
+        if name not in known:
+            raise ValueError(f"unknown {what} '{name}' (known: {', '.join(sorted(known))})")
         try:
-            shifts[arm] = float(value)
+            mapping[name] = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"shift for '{arm}' is not a number") from None
-    return shifts
+            raise ValueError(f"value for '{name}' is not a number") from None
+    return mapping
 
 
 def load_planted_utilities(path: str) -> dict[str, tuple[float, float | None]]:
@@ -274,6 +301,7 @@ class SimulatedModelAPI(ModelAPI):
         self.params = parse_params(model_name, model_args)
         self._planted = load_planted_utilities(self.params.utilities) if self.params.utilities else {}
         self._seen: Counter[str] = Counter()
+        self._known_controls: set[str] | None = None
         self.calls = 0
 
     def max_connections(self) -> int:
@@ -299,6 +327,35 @@ class SimulatedModelAPI(ModelAPI):
         if scale == 0:
             return 1.0 if diff > 0 else 0.0 if diff < 0 else 0.5
         return float(norm.cdf(diff / scale))
+
+    def known_controls(self) -> set[str]:
+        """The intact judge-control texts this judge knows (whitespace-normalised)."""
+        if self._known_controls is None:
+            texts = load_control_texts()
+            if self.params.controls:
+                try:
+                    texts += load_control_texts(self.params.controls)
+                except (OSError, ValueError) as ex:
+                    raise SimulatedArgumentError(f"'-M controls={self.params.controls}': {ex}") from None
+            self._known_controls = {_normalised(c.text) for c in texts}
+        return self._known_controls
+
+    def control_qualities(self, text_1: str, text_2: str) -> tuple[float, float] | None:
+        """Planted qualities of a (known control, damaged copy) pair, in either order, else None."""
+        known = self.known_controls()
+        for intact, other, flip in ((text_1, text_2, False), (text_2, text_1, True)):
+            if _normalised(intact) in known and (kind := identify_damage(intact, other)) is not None:
+                qualities = (0.0, -self.params.damage_sensitivity.get(kind, 0.0))
+                return qualities[::-1] if flip else qualities
+        return None
+
+    def intact_preference_probability(self, damage: str, intact_first: bool = True) -> float:
+        """P(one presentation of a known control vs its `damage`d copy prefers the intact text)."""
+        p = self.params
+        margin = p.damage_sensitivity.get(damage, 0.0) + (p.position_bias if intact_first else -p.position_bias)
+        if p.judge_sd == 0:
+            return float(margin > p.tie_band)
+        return float(norm.sf((p.tie_band - margin) / p.judge_sd))
 
     # -- the ModelAPI -------------------------------------------------------------------
     async def generate(
@@ -424,7 +481,11 @@ class SimulatedModelAPI(ModelAPI):
         p = self.params
         if rng.random() < p.unparseable_rate:
             return self._output(UNPARSEABLE_JUDGE_TEXT)
-        q1, q2 = (quality_of(t) if quality_of(t) is not None else heuristic_quality(t) for t in pair)
+        planted = self.control_qualities(*pair)
+        if planted is not None:
+            q1, q2 = planted
+        else:
+            q1, q2 = (quality_of(t) if quality_of(t) is not None else heuristic_quality(t) for t in pair)
         z = q1 - q2 + p.position_bias + p.judge_sd * rng.standard_normal()
         if abs(z) <= p.tie_band:
             verdict, reason = "TIE", "The two responses are of about equal quality."

@@ -13,6 +13,9 @@ it cannot). The same (text, seed) always gives the same damage.
   another (or replaced, if there is only one).
 - `typos`: about one word in eight gets a typo: two letters swapped, a letter dropped,
   a letter doubled, or a shift-key slip (an inner letter in upper case).
+
+`identify_damage(intact, other)` is the inverse: which of these damages turns `intact`
+into `other` (the simulated judge uses it to plant a sensitivity per damage type).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _TIME_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
 _NUMBER_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_LETTER_RUNS = re.compile(r"[A-Za-z]+|[^A-Za-z]+")
 _NAME_RE = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b")
 NUMBER_WORDS: tuple[str, ...] = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 GENERIC_NAME_WORDS = frozenset(
@@ -207,6 +211,65 @@ _DAMAGE: dict[str, Callable[..., str]] = {
     "corrupted_facts": corrupt_facts,
     "typos": add_typos,
 }
+
+
+def _is_typo_edit(intact: str, other: str) -> bool:
+    """One letter swapped with its neighbour, dropped, doubled, or put in upper case."""
+    if len(other) == len(intact):
+        diff = [i for i, (x, y) in enumerate(zip(intact, other)) if x != y]
+        if len(diff) == 1:
+            i = diff[0]
+            return intact[i].isalpha() and other[i] == intact[i].upper() != intact[i]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and intact[diff[0]] == other[diff[1]] and intact[diff[1]] == other[diff[0]]
+    longer, shorter = (intact, other) if len(intact) > len(other) else (other, intact)
+    if len(longer) != len(shorter) + 1:
+        return False
+    i = next((k for k, (x, y) in enumerate(zip(longer, shorter)) if x != y), len(shorter))
+    return longer[i].isalpha() and longer[:i] + longer[i + 1 :] == shorter
+
+
+def _is_fact_edit(intact: str, other: str) -> bool:
+    """A number changed, a number word exchanged, or a name replaced by another name."""
+    if any(c.isdigit() for c in intact + other):
+        return True
+    if all(c.lower() in NUMBER_WORDS for c in (intact, other)):
+        return True
+    return all(len(c) >= 3 and c[0].isupper() and c[1:].islower() for c in (intact, other))
+
+
+def _units(text: str) -> list[str]:
+    paragraphs = [p.strip() for p in _PARAGRAPH_SPLIT.split(text.strip()) if p.strip()]
+    if len(paragraphs) >= 2:
+        return paragraphs
+    return [s for s in _SENTENCE_SPLIT.split(text.strip()) if s]
+
+
+def identify_damage(intact: str, other: str) -> str | None:
+    """The damage type that turns `intact` into `other`, or None if no single one does.
+
+    Read from the two texts alone: a proper prefix is `truncated`; the same paragraphs
+    (or sentences) in another order are `shuffled`; the same words but for changed
+    numbers, number words or names are `corrupted_facts`; the same words but for
+    one-letter slips are `typos`.
+    """
+    intact, other = intact.strip(), other.strip()
+    if intact == other or not other:
+        return None
+    if intact.startswith(other):
+        return "truncated"
+    units_intact, units_other = _units(intact), _units(other)
+    if units_intact != units_other and sorted(units_intact) == sorted(units_other):
+        return "shuffled"
+    # letter runs and what lies between them: typos and fact edits keep this shape
+    words_intact, words_other = _LETTER_RUNS.findall(intact), _LETTER_RUNS.findall(other)
+    if len(words_intact) != len(words_other):
+        return None
+    changed = [(x, y) for x, y in zip(words_intact, words_other) if x != y]
+    if all(_is_typo_edit(x, y) for x, y in changed):
+        return "typos"
+    if all(_is_fact_edit(x, y) for x, y in changed):
+        return "corrupted_facts"
+    return None
 
 
 def damage(text: str, kind: str, seed: int = 0, facts: Sequence[str] | None = None) -> str:

@@ -129,6 +129,8 @@ def test_seeds_reproduce() -> None:
         ("simulated/chooser", {"choice_sd": "wide"}, "-M choice_sd=wide"),
         ("simulated/writer", {"shifts": "exhortt:1"}, "unknown arm 'exhortt'"),
         ("simulated/writer", {"shifts": "exhort"}, "-M shifts=exhort"),
+        ("simulated/judge", {"damage_sensitivity": "smudged:1"}, "unknown damage type 'smudged'"),
+        ("simulated/judge", {"damage_sensitivity": "typos:high"}, "-M damage_sensitivity=typos:high"),
     ],
 )
 def test_bad_arguments_name_the_argument(model: str, args: dict, message: str) -> None:

@@ -108,3 +108,25 @@ def test_chrf_orders_translations_and_skips_pairs_without_reference():
     scores = pair_chrf(reference, pair)
     assert scores["a"] > scores["b"]
     assert pair_chrf(None, pair) is None
+
+
+def test_identify_damage_inverts_every_damage_of_every_shipped_control():
+    from utility_gap.evals.task_items import load_control_texts
+    from utility_gap.solvers.damage import identify_damage
+
+    for control in load_control_texts():
+        assert identify_damage(control.text, control.text) is None
+        for kind in DAMAGE_TYPES:
+            for seed in range(5):
+                damaged = damage(control.text, kind, seed=seed, facts=control.facts)
+                assert identify_damage(control.text, damaged) == kind, (control.id, kind, seed)
+
+
+def test_identify_damage_refuses_what_no_single_damage_explains():
+    from utility_gap.solvers.damage import identify_damage
+
+    both = add_typos(truncate(TEXT, seed=2), seed=2)
+    assert identify_damage(TEXT, both) is None
+    assert identify_damage(TEXT, "An unrelated text about something else entirely.") is None
+    rewritten = TEXT.replace("steel arches strong", "iron girders sturdy")
+    assert identify_damage(TEXT, rewritten) is None
