@@ -6,7 +6,9 @@
   P(A over B) = Phi((u_A - u_B + position_bias) / sqrt(var_A + var_B)).
 - **writer** returns a text whose *latent quality* is
   `item effect + shift[arm] + utility_slope * u(outcome) + noise`; the arm is
-  recognised from the prompt with `identify_framing`.
+  recognised from the prompt with `identify_framing`. Its length is four sentences,
+  plus `length_shifts[arm] + length_sd * noise` sentences of padding that carry no
+  quality (both 0 by default: every text is four sentences).
 - **judge** compares two texts by latent quality with planted noise, position
   bias, a tie band and a planted share of unparseable answers; rubric prompts get
   1-10 scores from the same latent quality. Shown a judge-control text it knows (the
@@ -14,7 +16,9 @@
   copy `damage_sensitivity[damage]` below the intact text (the damage is recognised
   with `solvers.damage.identify_damage`), so the panel's accuracy on each damage type
   of the judge controls is planted: P(one presentation prefers the intact text) =
-  Phi((sensitivity +/- position_bias) / judge_sd).
+  Phi((sensitivity +/- position_bias) / judge_sd). `length_bias` adds
+  `length_bias * log2(words_1 / words_2)` to a pairwise comparison: a judge that
+  likes length (rubric scores ignore it).
 - **subject** is chooser + writer (a model under test); **any** answers everything.
 
 How a text carries its latent quality: the writer ends every text with a line
@@ -73,6 +77,14 @@ UNPARSEABLE_CHOICE_TEXT = "Both options have merit, and the choice depends on ma
 UNPARSEABLE_JUDGE_TEXT = "Both responses have strengths and weaknesses."
 LEAK_LINE = "I hope this entry wins the competition for the sponsor."
 
+_PADDING = (
+    "It is also worth restating here that the points above remain relevant.",
+    "In other words, the same consideration applies once again in this case.",
+    "As noted, this matter has several aspects that were already mentioned.",
+    "To put it another way, the discussion above covers this point as well.",
+)
+"""Sentences a length-only arm adds: they repeat, and add nothing a judge should reward."""
+
 _FILLER = (
     "The central point deserves a clear statement before the details.",
     "Evidence from several sources supports this reading.",
@@ -107,6 +119,11 @@ def quality_of(text: str) -> float | None:
     """The latent quality a simulated writer planted in a text, if any."""
     found = _QUALITY_RE.findall(text)
     return float(found[-1]) if found else None
+
+
+def _words(text: str) -> int:
+    """Words of a text without its quality marker (at least 1, for a log ratio)."""
+    return max(1, len(_QUALITY_RE.sub("", text).split()))
 
 
 def heuristic_quality(text: str) -> float:
@@ -160,16 +177,19 @@ class SimulatedParams:
     item_sd: float = 0.5
     noise_sd: float = 0.3
     leak_rate: float = 0.0
+    length_shifts: dict[str, float] = field(default_factory=dict)  # arm -> padding sentences added
+    length_sd: float = 0.0  # sd of every text's padding, in sentences (length varies within an arm)
     # judge
     judge_sd: float = 0.5
     tie_band: float = 0.0
     # `truncated:2,shuffled:0.4` (merged over DEFAULT_DAMAGE_SENSITIVITY; 0 = cannot see it)
     damage_sensitivity: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DAMAGE_SENSITIVITY))
     controls: str = ""  # a lab's own judge-control file, known beside the shipped texts
+    length_bias: float = 0.0  # quality units per doubling of length (pairwise verdicts)
 
 
 _PROBABILITIES = ("refusal_rate", "unparseable_rate", "leak_rate")
-_NON_NEGATIVE = ("latency", "choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band")
+_NON_NEGATIVE = ("latency", "choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band", "length_sd")
 
 
 def parse_params(role: str, model_args: dict[str, Any]) -> SimulatedParams:
@@ -472,10 +492,21 @@ class SimulatedModelAPI(ModelAPI):
             return self._output(WRITER_REFUSAL_TEXT, len(prompt))
         quality = self.writer_quality(prompt) + p.noise_sd * rng.standard_normal()
         sentences = [_FILLER[i] for i in rng.choice(len(_FILLER), size=4, replace=False)]
+        if p.length_shifts or p.length_sd:  # drawn after the draws above, so defaults reproduce today's texts
+            sentences = self._padded(sentences, identify_framing(prompt).arm, rng)
         body = " ".join(sentences)
         if rng.random() < p.leak_rate:
             body += " " + LEAK_LINE
         return self._output(f"{body}\n\n{QUALITY_MARKER.format(quality=quality)}", len(prompt))
+
+    def _padded(self, sentences: list[str], arm: str, rng: np.random.Generator) -> list[str]:
+        """Add (or, below zero, remove) sentences of padding; the quality marker is unchanged."""
+        p = self.params
+        extra = int(round(p.length_shifts.get(arm, 0.0) + p.length_sd * rng.standard_normal()))
+        if extra < 0:
+            return sentences[: max(1, len(sentences) + extra)]
+        start = int(rng.integers(len(_PADDING)))
+        return sentences + [_PADDING[(start + i) % len(_PADDING)] for i in range(extra)]
 
     def _judge_pair(self, pair: tuple[str, str], rng: np.random.Generator) -> ModelOutput:
         p = self.params
@@ -487,6 +518,8 @@ class SimulatedModelAPI(ModelAPI):
         else:
             q1, q2 = (quality_of(t) if quality_of(t) is not None else heuristic_quality(t) for t in pair)
         z = q1 - q2 + p.position_bias + p.judge_sd * rng.standard_normal()
+        if p.length_bias:
+            z += p.length_bias * math.log2(_words(pair[0]) / _words(pair[1]))
         if abs(z) <= p.tie_band:
             verdict, reason = "TIE", "The two responses are of about equal quality."
         elif z > 0:

@@ -16,6 +16,7 @@ from utility_gap.solvers.framing_text import ARMS, UTILITY_ARMS
 
 STANDARD_CONTRASTS: tuple[str, ...] = (
     "exhort_vs_neutral",
+    "exhort_mid_vs_neutral",
     "sandbag_vs_neutral",
     "utility_high_vs_utility_low",
     "utility_high_vs_neutral",
@@ -24,6 +25,9 @@ STANDARD_CONTRASTS: tuple[str, ...] = (
     "moral_good_vs_moral_bad",
 )
 """The contrasts the design names; `-T contrast=` accepts these and any `armA_vs_armB`."""
+
+EFFORT_DOSE_CONTRASTS: tuple[str, ...] = ("exhort_mid_vs_neutral", "exhort_vs_neutral")
+"""Graded exhortation against the same neutral arm, in increasing dose (`EFFORT_LEVELS`)."""
 
 SEPARATOR = "_vs_"
 

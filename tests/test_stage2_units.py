@@ -152,3 +152,22 @@ def test_framed_arm_solver_frames_the_bare_task(tmp_path) -> None:
         assert qualities[("exhort", i)] == pytest.approx(qualities[("neutral", i)] + 5.0)
     with pytest.raises(ValueError, match="Unknown arm 'eager'"):
         framed_arm("eager")
+
+
+# -- effort dose ---------------------------------------------------------------------
+
+
+def test_effort_arms_are_graded_and_told_apart() -> None:
+    from utility_gap.solvers.contrasts import EFFORT_DOSE_CONTRASTS
+    from utility_gap.solvers.framing_text import EFFORT_LEVELS, EXHORT_LINE, EXHORT_MID_LINE
+
+    mid, top = frame_prompt("exhort_mid", TASK), frame_prompt("exhort", TASK)
+    assert EXHORT_MID_LINE in mid and EXHORT_LINE not in mid
+    assert EXHORT_LINE in top and EXHORT_MID_LINE not in top
+    assert identify_framing(mid).arm == "exhort_mid" and identify_framing(top).arm == "exhort"
+    # the only difference from `neutral` is the request for effort
+    assert mid.replace(EXHORT_MID_LINE + "\n\n", "") == frame_prompt("neutral", TASK)
+    assert "exhort_mid_vs_neutral" in STANDARD_CONTRASTS
+    doses = [EFFORT_LEVELS[parse_contrast(name).arm_a] for name in EFFORT_DOSE_CONTRASTS]
+    assert doses == sorted(doses) and doses[0] > EFFORT_LEVELS["neutral"]
+    assert all(parse_contrast(name).arm_b == "neutral" for name in EFFORT_DOSE_CONTRASTS)

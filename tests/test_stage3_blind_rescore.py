@@ -32,6 +32,7 @@ OUTCOME_HIGH = {"id": "demo/cured-500-peru", "text": "500 people in Peru are cur
 OUTCOME_LOW = {"id": "demo/fined-ten-hamsters", "text": "Ten hamsters are given a new wheel.", "utility": -0.9}
 CONTRASTS = [
     ("exhort", "neutral", None, None),
+    ("exhort_mid", "neutral", None, None),
     ("sandbag", "neutral", None, None),
     ("utility_high", "utility_low", OUTCOME_HIGH, OUTCOME_LOW),
     ("moral_good", "moral_bad", None, None),
@@ -44,6 +45,7 @@ FRAMING_TEXT = [
     ft.NO_OUTCOME_CLAUSE,
     ft.NO_MENTION,
     ft.EXHORT_LINE,
+    ft.EXHORT_MID_LINE,
     ft.SANDBAG_LINE,
     ft.ROLE_LINE,
     ft.NEUTRAL_OUTCOME,
@@ -55,7 +57,7 @@ FRAMING_TEXT = [
     "competition",
     "panel of judges",
 ]
-ARM_NAMES = ["exhort", "sandbag", "utility_high", "utility_low", "moral_good", "moral_bad", "amount_", "neutral", "_vs_"]
+ARM_NAMES = ["exhort", "exhort_mid", "sandbag", "utility_high", "utility_low", "moral_good", "moral_bad", "amount_", "neutral", "_vs_"]
 
 
 def paired_samples(task: str = "essay", reference: str | None = None) -> list[Sample]:
@@ -117,8 +119,8 @@ def test_judges_see_no_framing_arm_or_outcome(paired_log):
                 assert event.config.temperature == 0
             prompt = "\n".join(m.text for m in event.input)
             (judge_prompts if event.role == "judge" else writer_prompts).append(prompt)
-    # 5 pairs x 3 judges x (2 pairwise orders + 2 rubric sides)
-    assert len(judge_prompts) == 5 * 3 * 4
+    # pairs x 3 judges x (2 pairwise orders + 2 rubric sides)
+    assert len(judge_prompts) == len(CONTRASTS) * 3 * 4
     # the check can fail: the writers' prompts do carry the framing
     assert sum(ft.COMPETITION_INTRO in p for p in writer_prompts) >= 8
     for prompt in judge_prompts:
@@ -195,7 +197,7 @@ def test_rescoring_with_a_new_panel_never_calls_the_subject(paired_log):
 
     rescored = anyio.run(rescore)
     assert subject.api.calls == 0
-    assert sum(m.api.calls for m in new_panel) == 5 * 3 * 2
+    assert sum(m.api.calls for m in new_panel) == len(CONTRASTS) * 3 * 2
     for sample in rescored.samples:
         new_events = [e for e in sample.events[before[sample.id] :] if e.event == "model"]
         assert len(new_events) == 6 and {e.model for e in new_events} == {"simulated/any"}
