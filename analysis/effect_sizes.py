@@ -4,8 +4,10 @@ Why: a p-value says whether an effect is distinguishable from none; these say ho
 is, on scales a reader can compare across tasks and studies.
 
 - **Net score** per pair: +1 if side a wins, 0 for a tie, -1 if side b wins. Unlike the
-  win rate it keeps ties in the denominator. Its CI is the t-interval of the mean of the
-  per-pair scores (`statsmodels` `DescrStatsW.tconfint_mean`).
+  win rate it keeps ties in the denominator. Its CI is by default a percentile bootstrap
+  over the cell's pairs (`analysis.bootstrap.net_score_intervals`), which stays inside
+  [-1, 1]; the t-interval of the mean (`statsmodels` `DescrStatsW.tconfint_mean`) is an
+  option (`ci="t"`); it can leave [-1, 1] on few pairs.
 - **Cohen's h** of a win rate against 0.5: `2 asin(sqrt(p)) - 2 asin(sqrt(0.5))`
   (`statsmodels.stats.proportion.proportion_effectsize`); its CI is the same transform
   of the win rate's Clopper-Pearson interval (the transform is monotone).
@@ -38,6 +40,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_effectsize
 from statsmodels.stats.weightstats import DescrStatsW
 
+from utility_gap.analysis.bootstrap import net_score_intervals
 from utility_gap.analysis.win_rates import (
     DEFAULT_CELL,
     DEFAULT_COMPARISON,
@@ -65,17 +68,28 @@ def add_cohens_h(win_rate_table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+NET_CI_METHODS = ("bootstrap", "t")
+
+
 def net_scores(
     pairs: pd.DataFrame,
     cell: Sequence[str] = DEFAULT_CELL,
     comparison: Sequence[str] = DEFAULT_COMPARISON,
     alpha: float = 0.05,
+    ci: str = "bootstrap",
+    n_boot: int = 2000,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """Mean net score (+1 a wins / 0 tie / -1 b wins) per cell with a t-interval.
+    """Mean net score (+1 a wins / 0 tie / -1 b wins) per cell with an interval.
 
     Columns: `comparison` + `cell` columns, `n_total`, `net_score`, `net_sd`,
-    `net_ci_low`, `net_ci_high` (level 1 - alpha; NaN when fewer than two pairs).
+    `net_ci_low`, `net_ci_high` (level 1 - alpha), `net_ci_method`. `ci="bootstrap"`
+    (default): percentile bootstrap over the cell's pairs (seeded), bounded to [-1, 1];
+    NaN when the cell has fewer than two pairs or all its pairs have the same outcome.
+    `ci="t"`: the t-interval of the mean; NaN when fewer than two pairs.
     """
+    if ci not in NET_CI_METHODS:
+        raise FrameError(f"net-score interval {ci!r} is not one of {NET_CI_METHODS}.")
     by = list(comparison) + list(cell)
     require_columns(pairs, by, "judged-pairs frame")
     check_winners(pairs)
@@ -88,14 +102,18 @@ def net_scores(
         row = dict(zip(by, key))
         row["n_total"] = len(values)
         row["net_score"] = values.mean()
-        if len(values) >= 2:
-            d = DescrStatsW(values)
-            row["net_sd"] = values.std(ddof=1)
-            row["net_ci_low"], row["net_ci_high"] = d.tconfint_mean(alpha=alpha)
-        else:
-            row["net_sd"] = row["net_ci_low"] = row["net_ci_high"] = np.nan
+        row["net_sd"] = values.std(ddof=1) if len(values) >= 2 else np.nan
+        row["net_ci_low"] = row["net_ci_high"] = np.nan
+        if ci == "t" and len(values) >= 2:
+            row["net_ci_low"], row["net_ci_high"] = DescrStatsW(values).tconfint_mean(alpha=alpha)
+        row["_counts"] = [(values == 1).sum(), (values == -1).sum(), (values == 0).sum()]
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if ci == "bootstrap" and len(table):
+        low, high = net_score_intervals(np.array(table["_counts"].tolist()), n_boot, alpha, seed)
+        table["net_ci_low"], table["net_ci_high"] = low, high
+    table["net_ci_method"] = ci
+    return table.drop(columns="_counts")
 
 
 def output_scores(outputs: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:

@@ -51,7 +51,7 @@ def test_cohens_h_is_the_arcsine_difference():
 def test_net_score_mean_and_t_interval():
     winners = ["a"] * 12 + ["b"] * 5 + ["tie"] * 3
     pairs = pd.DataFrame({"model": "m", "task": "t", "contrast": "c", "winner": winners})
-    row = net_scores(pairs).iloc[0]
+    row = net_scores(pairs, ci="t").iloc[0]
     values = np.array([1] * 12 + [-1] * 5 + [0] * 3, float)
     assert row.net_score == pytest.approx(values.mean())
     low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))

@@ -161,15 +161,15 @@ def test_equal_cell_mean_and_pooled_rate():
     rng = np.random.default_rng(3)
     cells = {("m1", "essay"): (0.7, 400), ("m2", "essay"): (0.5, 40), ("m3", "essay"): (0.55, 100)}
     pairs = planted_pairs(rng, cells)
-    agg = aggregate_win_rates(pairs, n_boot=1000, seed=5).iloc[0]
+    agg = aggregate_win_rates(pairs, n_boot=1000, seed=5, min_levels=3).iloc[0]
     per_cell = win_rates(pairs)
-    assert agg.n_cells == 3
+    assert agg.n_cells == 3 and agg.boot_method == "cell" and agg.boot_reliable
     assert agg.equal_cell_win_rate == pytest.approx(per_cell["win_rate"].mean())
     assert agg.pooled_win_rate == pytest.approx(per_cell["n_a"].sum() / per_cell["n"].sum())
     assert agg.boot_ci_low < agg.equal_cell_win_rate < agg.boot_ci_high
     nets = [(g.winner.map({"a": 1, "b": -1, "tie": 0})).mean() for _, g in pairs.groupby("model")]
     assert agg.equal_cell_net_score == pytest.approx(np.mean(nets))
-    again = aggregate_win_rates(pairs, n_boot=1000, seed=5).iloc[0]
+    again = aggregate_win_rates(pairs, n_boot=1000, seed=5, min_levels=3).iloc[0]
     assert again.boot_ci_low == agg.boot_ci_low  # seeded
     pooled = pooled_win_rate(pairs).iloc[0]
     assert pooled.pooled_ci_low < pooled.pooled_win_rate < pooled.pooled_ci_high
