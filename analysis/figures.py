@@ -65,7 +65,8 @@ def _lollipop(ax: plt.Axes, table: pd.DataFrame, labels: list[str], title: str) 
     ax.axvline(0.5, color=_GREY, linestyle="--", linewidth=1, zorder=0)
     ax.hlines(y, 0.5, rate, color=colours, linewidth=1.5, alpha=0.6)
     ax.errorbar(
-        rate, y, xerr=[np.nan_to_num(rate - low), np.nan_to_num(high - rate)], fmt="none",
+        rate, y, xerr=[np.clip(np.nan_to_num(rate - low), 0, None), np.clip(np.nan_to_num(high - rate), 0, None)],
+        fmt="none",
         ecolor=_GREY, elinewidth=1, capsize=3,
     )
     ax.scatter(rate, y, color=colours, s=40, zorder=3)
@@ -83,7 +84,7 @@ def _lollipop(ax: plt.Axes, table: pd.DataFrame, labels: list[str], title: str) 
     ax.grid(axis="x", alpha=0.3)
 
 
-def win_rate_lollipop(table: pd.DataFrame, contrast: str, stem: Path) -> list[Path]:
+def win_rate_lollipop(table: pd.DataFrame, contrast: str, stem: Path, interval: str = "Clopper-Pearson") -> list[Path]:
     """One contrast: a model x task lollipop of win rates with family-wise CIs and a 0.5 line.
 
     `table` is `win_rates(...)` output (columns contrast, model, task, win_rate, n,
@@ -94,7 +95,7 @@ def win_rate_lollipop(table: pd.DataFrame, contrast: str, stem: Path) -> list[Pa
     labels = _cell_labels(rows)
     level = rows["fw_level"].dropna().iloc[0] if "fw_level" in rows and rows["fw_level"].notna().any() else np.nan
     fig, ax = plt.subplots(figsize=(7, 1.8 + 0.35 * max(len(labels), 1)))
-    _lollipop(ax, rows, labels, f"{contrast}\n(bars: family-wise {level:.1%} Clopper-Pearson; red: Holm p < 0.05)")
+    _lollipop(ax, rows, labels, f"{contrast}\n(bars: family-wise {level:.1%} {interval}; red: Holm p < 0.05)")
     return _save(fig, stem)
 
 

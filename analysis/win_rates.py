@@ -142,6 +142,9 @@ def wilson(k: np.ndarray | int, n: np.ndarray | int, level: np.ndarray | float) 
     for lv in np.unique(level_arr[ok]):
         sel = ok & (level_arr == lv)
         low[sel], high[sel] = proportion_confint(k_arr[sel], n_arr[sel], alpha=1 - lv, method="wilson")
+    # the bounds are exactly 0 at k = 0 and 1 at k = n; keep rounding from putting them inside
+    low[ok & (k_arr == 0)] = 0.0
+    high[ok & (k_arr == n_arr)] = 1.0
     return low, high
 
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS
+from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import FLAGS, FrameError
 from utility_gap.analysis.report import ReportError, ReportSettings, write_report
+from utility_gap.analysis.report.settings import INTERVALS
+from utility_gap.analysis.win_rates import FAMILIES
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
 
 
@@ -32,6 +37,67 @@ def _margin(value: str) -> float:
     return margin
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} must be at least 1")
+    return number
+
+
+def _one_sided(value: str) -> tuple[tuple[str, str], ...]:
+    """`exhort_vs_neutral,sandbag_vs_neutral:less` -> ((exhort_vs_neutral, greater), (sandbag_vs_neutral, less))."""
+    sided = []
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        contrast, _, side = part.partition(":")
+        side = side.strip() or "greater"
+        if side not in ("greater", "less"):
+            raise argparse.ArgumentTypeError(
+                f"'{part}': the direction after ':' must be 'greater' (side a wins more) or 'less'"
+            )
+        sided.append((contrast.strip(), side))
+    return tuple(sided)
+
+
+def add_statistics_arguments(parser: argparse.ArgumentParser) -> None:
+    """The statistical conventions (docs/statistics.md); None = the plan's value or the default."""
+    group = parser.add_argument_group("statistical conventions (default: the analysis plan's, else the suite's)")
+    group.add_argument("--interval", choices=INTERVALS, default=None,
+                       help="per-cell interval shown and drawn (default clopper-pearson; the CSV has both)")
+    group.add_argument("--one-sided", type=_one_sided, default=None, metavar="CONTRAST[:less],...",
+                       help="one-sided exact tests for these contrasts (side a better; ':less' for side b), "
+                       "Holm over the one-sided p-values")
+    group.add_argument("--family", choices=FAMILIES, default=None,
+                       help="Holm family and m: 'testable' cells (default) or all 'planned' cells, empty ones too")
+    group.add_argument("--bootstrap", choices=BOOTSTRAP_METHODS, default=None,
+                       help="aggregate interval: auto (crossed over models x tasks when both vary; default), "
+                       "crossed, or cell")
+    group.add_argument("--bootstrap-replicates", type=_positive_int, default=None, metavar="N",
+                       help="bootstrap replicates (default 2000)")
+    group.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0)")
+    group.add_argument("--min-levels", type=_positive_int, default=None, metavar="N",
+                       help="withhold an aggregate interval when a resampled factor has fewer levels (default 5)")
+    group.add_argument("--net-ci", choices=NET_CI_METHODS, default=None,
+                       help="per-cell net-score interval: bootstrap (inside [-1, 1]; default) or t")
+
+
+def statistics_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The `ReportSettings` fields the statistics flags set explicitly (flags left out are absent)."""
+    given = {
+        "interval": args.interval,
+        "alternatives": args.one_sided,
+        "family": args.family,
+        "bootstrap": args.bootstrap,
+        "n_boot": args.bootstrap_replicates,
+        "seed": args.seed,
+        "min_levels": args.min_levels,
+        "net_ci": args.net_ci,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("logdir", metavar="LOGDIR", help="directory of Inspect logs (searched recursively)")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder to write (replaced atomically)")
@@ -48,6 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (default 0.05)")
     parser.add_argument("--utilities", type=Path, default=None, metavar="DIR", help="folder of utilities files (Stage 1)")
     parser.add_argument("--scorer", default=None, help="pairwise score to use when logs were re-judged (e.g. judge_panel1)")
+    add_statistics_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             alpha=args.alpha,
             scorer=args.scorer,
             utilities_dir=args.utilities,
+            **statistics_settings(args),
         )
         path = write_report(args.logdir, args.out, settings)
     except (FrameError, ReportError, StatisticsInputError) as ex:

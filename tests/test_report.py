@@ -84,8 +84,9 @@ def test_planted_effect_is_significant_and_planted_null_is_not(report: Path) -> 
     assert (exhort["win_rate"] > 0.5).all() and exhort["significant_holm"].all()
     assert not null["significant_holm"].any()
     text = (report / "report.md").read_text()
-    assert re.search(r"\*\*exhort_vs_neutral\*\*.*side a significantly better in 3", text)
-    assert re.search(r"\*\*amount_high_vs_amount_low\*\*.*side a significantly better in 0", text)
+    assert re.search(r"\*\*exhort_vs_neutral\*\*.*exhort significantly better than neutral in 3", text)
+    assert re.search(r"\*\*amount_high_vs_amount_low\*\*.*amount_high significantly better than amount_low in 0", text)
+    assert "exhort better than neutral (two-sided, Holm p" in text  # significance names its direction
 
 
 def test_settings_exclusions_and_judges_come_from_the_logs(report: Path) -> None:

@@ -14,17 +14,29 @@ from utility_gap.analysis.dose_response import dose_response, high_side_frame
 from utility_gap.analysis.effect_sizes import add_cohens_h, judge_icc, net_scores, rubric_effect_sizes
 from utility_gap.analysis.equivalence_power import equivalence_table
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt, ordered_contrasts
-from utility_gap.analysis.report.settings import MIN_DECISIVE, SIDE_BY_SIDE
+from utility_gap.analysis.report.settings import MIN_DECISIVE, SIDE_BY_SIDE, ReportSettings
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
 from utility_gap.analysis.win_rates import aggregate_win_rates, win_rates
+
+
+def sides(contrast: str) -> tuple[str, str]:
+    """The two arms a contrast name compares (`exhort_vs_neutral` -> exhort, neutral)."""
+    a, sep, b = str(contrast).partition("_vs_")
+    return (a, b) if sep and a and b else ("side a", "side b")
+
+
+def direction_text(contrast: str, direction: str) -> str:
+    """'exhort better than neutral' for a significant cell of `exhort_vs_neutral`."""
+    a, b = sides(contrast)
+    return f"{a} better than {b}" if direction == "a" else f"{b} better than {a}"
 
 
 def _conclusion(row: pd.Series, margin: float, power: float) -> str:
     n = int(row["n"])
     if row["significant_holm"]:  # the exact test is valid at any n; a small n only widens the interval
-        side = "a" if row["win_rate"] > 0.5 else "b"
         small = f"; only {n} decisive pairs, so the size is imprecise" if n < MIN_DECISIVE else ""
-        return f"side {side} better (Holm p = {fmt(row['p_holm'])}{small})"
+        test = "one-sided" if row.get("alternative", "two-sided") != "two-sided" else "two-sided"
+        return f"{direction_text(row['contrast'], row['direction'])} ({test}, Holm p = {fmt(row['p_holm'])}{small})"
     if n < MIN_DECISIVE:
         return f"cannot say: only {n} decisive pair(s)"
     if row.get("equivalent_fw", False):
@@ -39,13 +51,17 @@ def win_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
     doc.add(
         "## Win rates per model and task",
         "Win rate = share of decisive pairs won by side a (the first arm of the contrast); ties are "
-        "excluded from the denominator and shown beside it. Exact two-sided binomial test against 0.5, "
-        "Holm-adjusted within each contrast; `fw_ci` is the family-wise Clopper-Pearson interval at "
-        "1 - alpha/m (m = testable cells of the contrast). `equivalent_fw`: the TOST against "
+        "excluded from the denominator and shown beside it. Exact binomial test against 0.5 "
+        f"({_sidedness(settings)}), Holm-adjusted within each contrast; `fw_ci` is the family-wise "
+        f"{_interval_name(settings)} interval at 1 - alpha/m (m = {_family_words(settings)}; the CSV has "
+        "both Clopper-Pearson and Wilson intervals). `equivalent_fw`: the TOST against "
         f"±{settings.margin} rejects at alpha/m. `mde_fw`: the smallest win-rate difference from 0.5 the "
-        f"cell could detect with {settings.power:.0%} power.",
+        f"cell could detect with {settings.power:.0%} power. A significant result names the side it favours.",
     )
-    table = win_rates(pairs, alpha=settings.alpha)
+    table = win_rates(
+        pairs, alpha=settings.alpha, alternative=settings.alternative, family=settings.family,
+        planned=ctx.results.get("planned_cells"),
+    )
     table = add_cohens_h(table)
     table = equivalence_table(table, margin=settings.margin, alpha=settings.alpha, power=settings.power)
     table["conclusion"] = [_conclusion(row, settings.margin, settings.power) for _, row in table.iterrows()]
@@ -53,17 +69,24 @@ def win_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
         ["contrast", "model", "task"], key=lambda s: s.map({c: i for i, c in enumerate(ordered_contrasts(s.unique()))})
         if s.name == "contrast" else s
     ).reset_index(drop=True)
+    low, high = ("fw_wilson_low", "fw_wilson_high") if settings.interval == "wilson" else ("fw_ci_low", "fw_ci_high")
     shown = [
-        "model", "task", "n_a", "n_b", "n_tie", "win_rate", "fw_ci_low", "fw_ci_high", "p_holm",
+        "model", "task", "n_a", "n_b", "n_tie", "win_rate", low, high, "p_holm",
         "cohens_h", "equivalent_fw", "mde_fw", "conclusion",
     ]
     for contrast in ordered_contrasts(table["contrast"].unique()):
         rows = table[table["contrast"] == contrast]
         doc.add(f"### {contrast}")
+        if settings.sided(contrast) != "two-sided":
+            a, b = sides(contrast)
+            hypothesis = f"{a} better than {b}" if settings.sided(contrast) == "greater" else f"{b} better than {a}"
+            doc.add(f"One-sided test: the hypothesis is *{hypothesis}*; a difference the other way is not tested.")
         safe = contrast.replace("/", "-")
         doc.table(f"win_rates__{safe}", rows, shown)
+        drawn = rows.assign(fw_ci_low=rows[low], fw_ci_high=rows[high])
         doc.figure(
-            figures.win_rate_lollipop(rows, contrast, doc.root / "figures" / f"win_rates__{safe}"),
+            figures.win_rate_lollipop(drawn, contrast, doc.root / "figures" / f"win_rates__{safe}",
+                                      interval=_interval_name(settings)),
             f"Win rates for {contrast}",
         )
     ctx.results["win_rates"] = table
@@ -85,26 +108,59 @@ def aggregates_section(doc: ReportDocument, ctx: ReportContext) -> None:
         return
     doc.add(
         "## Aggregates per contrast",
-        "Equal-cell mean: every model x task cell weighs the same; its CI is a two-stage cell "
-        "bootstrap. The pooled rate weighs cells by their decisive pairs. With fewer than about 8 "
-        "cells the bootstrap interval is rough.",
+        "Equal-cell mean: every model x task cell weighs the same. Its interval is a percentile bootstrap "
+        f"({settings.n_boot} replicates, seed {settings.seed}; method `{settings.bootstrap}`): the **crossed** "
+        "bootstrap resamples models and tasks independently, then the pairs inside each drawn cell, so the "
+        "interval is for models and tasks in general, not only the cells run; the **cell** bootstrap resamples "
+        "cells as if they were independent (used when only one model or one task varies). `boot_method` says "
+        f"which was used. With fewer than {settings.min_levels} levels on a resampled factor, or when every "
+        "replicate gives the same value, the interval is withheld and `boot_note` says why. The pooled rate "
+        f"weighs cells by their decisive pairs ({_interval_name(settings)} interval).",
     )
-    table = aggregate_win_rates(pairs, alpha=settings.alpha, n_boot=settings.n_boot, seed=settings.seed)
+    table = aggregate_win_rates(
+        pairs, alpha=settings.alpha, n_boot=settings.n_boot, seed=settings.seed, method=settings.bootstrap,
+        min_levels=settings.min_levels,
+    )
     order = {c: i for i, c in enumerate(ordered_contrasts(table["contrast"].unique()))}
     table = table.sort_values("contrast", key=lambda s: s.map(order)).reset_index(drop=True)
+    pooled_low, pooled_high = (
+        ("pooled_wilson_low", "pooled_wilson_high") if settings.interval == "wilson" else ("pooled_ci_low", "pooled_ci_high")
+    )
     doc.table(
         "aggregate_win_rates",
         table,
-        ["contrast", "n_cells", "equal_cell_win_rate", "boot_ci_low", "boot_ci_high", "equal_cell_net_score",
-         "n_a", "n_b", "n_tie", "pooled_win_rate", "pooled_ci_low", "pooled_ci_high", "pooled_p_value"],
+        ["contrast", "n_cells", "equal_cell_win_rate", "boot_ci_low", "boot_ci_high", "boot_method", "boot_levels",
+         "boot_note", "equal_cell_net_score", "n_a", "n_b", "n_tie", "pooled_win_rate", pooled_low, pooled_high,
+         "pooled_p_value"],
     )
-    nets = net_scores(pairs, alpha=settings.alpha)
+    for _, row in table[~table["boot_reliable"].astype(bool)].iterrows():
+        doc.cautions.append(f"The aggregate interval of {row['contrast']} is withheld: {row['boot_note']}.")
+    nets = net_scores(pairs, alpha=settings.alpha, ci=settings.net_ci, n_boot=settings.n_boot, seed=settings.seed)
+    how = (
+        "percentile bootstrap over the cell's pairs, inside [-1, 1]; none when all pairs agree"
+        if settings.net_ci == "bootstrap" else "t-interval (can leave [-1, 1] on few pairs)"
+    )
     doc.table(
         "net_scores",
         nets,
-        caption="Net score per cell (+1 a wins, 0 tie, -1 b wins; ties stay in the denominator), t-interval:",
+        caption=f"Net score per cell (+1 a wins, 0 tie, -1 b wins; ties stay in the denominator), {how}:",
     )
     ctx.results["aggregate"] = table
+
+
+def _interval_name(settings: ReportSettings) -> str:
+    return "Wilson" if settings.interval == "wilson" else "Clopper-Pearson"
+
+
+def _sidedness(settings: ReportSettings) -> str:
+    one_sided = [f"{c}: {side}" for c, side in settings.alternatives if side != "two-sided"]
+    return "two-sided" + (f", except one-sided for {'; '.join(one_sided)}" if one_sided else "")
+
+
+def _family_words(settings: ReportSettings) -> str:
+    if settings.family == "planned":
+        return "planned cells of the contrast, including those without a decisive pair"
+    return "cells of the contrast with at least one decisive pair"
 
 
 def dose_response_section(doc: ReportDocument, ctx: ReportContext) -> None:
@@ -149,6 +205,7 @@ def rubric_section(doc: ReportDocument, ctx: ReportContext) -> None:
         "Each output scored 1-10 per criterion by each judge; an output's score is its mean over judges "
         "and criteria. d_z: paired standardised difference (a - b).",
     )
-    doc.table("rubric_effect_sizes", rubric_effect_sizes(outputs, alpha=settings.alpha, n_boot=settings.n_boot))
+    doc.table("rubric_effect_sizes", rubric_effect_sizes(outputs, alpha=settings.alpha, n_boot=settings.n_boot,
+                                                         seed=settings.seed))
     icc = judge_icc(outputs, by=("task",), alpha=settings.alpha)
     doc.table("judge_icc", icc, caption="Agreement of the judges' rubric scores (ICC) per task:")

@@ -33,6 +33,11 @@ def what_was_run_section(doc: ReportDocument, ctx: ReportContext) -> None:
         f"equivalence margin ±{settings.margin}; alpha {settings.alpha}; power target {settings.power:.0%}; "
         f"bootstrap {settings.n_boot} replicates (seed {settings.seed})"
         + (f"; pairwise scorer `{settings.scorer}`" if settings.scorer else ""),
+        f"- Statistical conventions: per-cell interval {settings.interval}; tests "
+        + (", ".join(f"{c} {side}" for c, side in settings.alternatives) + ", others two-sided"
+           if settings.alternatives else "two-sided")
+        + f"; Holm family {settings.family}; aggregate bootstrap {settings.bootstrap} (intervals withheld below "
+        f"{settings.min_levels} levels per resampled factor); net-score interval {settings.net_ci}",
     )
     logs = pd.DataFrame(
         [

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS, MIN_LEVELS
+from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import FLAGS
+from utility_gap.analysis.win_rates import ALTERNATIVES, FAMILIES
 from utility_gap.solvers.contrasts import STANDARD_CONTRASTS
 
 # The order in which contrasts are shown: controls first, then the utility contrasts.
@@ -17,6 +20,7 @@ CONTRAST_ORDER: tuple[str, ...] = STANDARD_CONTRASTS
 # Side-by-side figure: the positive control beside the utility contrast.
 SIDE_BY_SIDE: tuple[str, ...] = ("exhort_vs_neutral", "sandbag_vs_neutral", "utility_high_vs_utility_low")
 MIN_DECISIVE = 10  # below this many decisive pairs a cell supports no conclusion
+INTERVALS: tuple[str, ...] = ("clopper-pearson", "wilson")  # per-cell interval shown and drawn
 
 
 class ReportError(ValueError):
@@ -35,6 +39,21 @@ class ReportSettings:
     seed: int = 0
     scorer: str | None = None
     utilities_dir: Path | None = None
+    # statistical conventions (#10): every one is an option, the default is the suite's
+    interval: str = "clopper-pearson"  # per-cell interval shown and drawn; both are in the CSV
+    alternatives: tuple[tuple[str, str], ...] = ()  # (contrast, "greater" | "less"); others two-sided
+    family: str = "testable"  # "planned": empty planned cells stay in m and in Holm
+    bootstrap: str = "auto"  # aggregate interval: crossed over models x tasks, or cell
+    min_levels: int = MIN_LEVELS  # fewer levels on a resampled factor: the interval is withheld
+    net_ci: str = "bootstrap"  # per-cell net-score interval: bootstrap (in [-1, 1]) or t
+
+    @property
+    def alternative(self) -> dict[str, str]:
+        """Sidedness per contrast, as `win_rates(alternative=...)` takes it."""
+        return dict(self.alternatives)
+
+    def sided(self, contrast: str) -> str:
+        return self.alternative.get(contrast, "two-sided")
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.exclude_flags if f not in FLAGS]
@@ -44,3 +63,14 @@ class ReportSettings:
             raise ReportError(f"margin={self.margin}: the equivalence margin must be in (0, 0.5), e.g. 0.05.")
         if not 0 < self.alpha < 1:
             raise ReportError(f"alpha={self.alpha} must be in (0, 1).")
+        choices = {"interval": INTERVALS, "family": FAMILIES, "bootstrap": BOOTSTRAP_METHODS, "net_ci": NET_CI_METHODS}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ReportError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}.")
+        for contrast, side in self.alternatives:
+            if side not in ALTERNATIVES:
+                raise ReportError(f"sidedness {side!r} for {contrast}: choose one of {', '.join(ALTERNATIVES)}.")
+        if self.n_boot < 100:
+            raise ReportError(f"{self.n_boot} bootstrap replicates: use at least 100 (2000 is the default).")
+        if self.min_levels < 2:
+            raise ReportError(f"min_levels={self.min_levels}: a resampled factor needs at least 2 levels.")

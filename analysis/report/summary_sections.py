@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt
+from utility_gap.analysis.report.result_sections import sides
 from utility_gap.analysis.report.settings import MIN_DECISIVE
 
 
@@ -55,15 +56,29 @@ def findings(ctx: ReportContext) -> list[str]:
     if table is None or aggregate is None or aggregate.empty:
         return []
     lines = ["## Findings"]
+    level = f"{1 - settings.alpha:.0%}"
     for _, row in aggregate.iterrows():
-        cells = table[table["contrast"] == row["contrast"]]
-        better = cells[cells["significant_holm"] & (cells["win_rate"] > 0.5)]
-        worse = cells[cells["significant_holm"] & (cells["win_rate"] < 0.5)]
+        contrast = row["contrast"]
+        cells = table[table["contrast"] == contrast]
+        better = cells[cells["significant_holm"] & (cells["direction"] == "a")]
+        worse = cells[cells["significant_holm"] & (cells["direction"] == "b")]
         equivalent = cells[cells["equivalent_fw"]]
+        a, b = sides(contrast)
+        if row["boot_reliable"]:
+            interval = (f"{level} CI {fmt(row['boot_ci_low'])}–{fmt(row['boot_ci_high'])}, "
+                        f"{row['boot_method']} bootstrap over {row['boot_resampled']}")
+        else:
+            interval = f"{level} CI {row['boot_note'] or 'not available'}"
+        test = "one-sided" if settings.sided(contrast) != "two-sided" else "two-sided"
         lines.append(
-            f"- **{row['contrast']}**: equal-cell win rate {fmt(row['equal_cell_win_rate'])} "
-            f"(95% CI {fmt(row['boot_ci_low'])}–{fmt(row['boot_ci_high'])}) over {int(row['n_cells'])} cell(s); "
-            f"side a significantly better in {len(better)}, worse in {len(worse)}, equivalent to 0.5 within "
-            f"±{settings.margin} in {len(equivalent)} of {len(cells)} cell(s)."
+            f"- **{contrast}**: equal-cell win rate of {a} {fmt(row['equal_cell_win_rate'])} ({interval}) over "
+            f"{int(row['n_cells'])} cell(s); {a} significantly better than {b} in {len(better)}, {b} better than "
+            f"{a} in {len(worse)} ({test} exact tests, Holm over m = {_family_size(cells)}), equivalent to 0.5 "
+            f"within ±{settings.margin} in {len(equivalent)} of {len(cells)} cell(s)."
         )
     return lines
+
+
+def _family_size(cells: pd.DataFrame) -> str:
+    sizes = sorted({int(m) for m in cells["m"].dropna()})
+    return "/".join(str(m) for m in sizes) or "0"
