@@ -156,8 +156,9 @@ def test_planted_effect_appears_in_the_report_and_planted_null_does_not(logs: Pa
     assert exhort["win_rate"] > 0.5 and bool(exhort["significant_holm"])
     assert not bool(null["significant_holm"])
     text = path.read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| simulated/writer | essay") and "side a better" in line)
-    assert "side a better" in row
+    row = next(line for line in text.splitlines()
+               if line.startswith("| simulated/writer | essay") and "exhort better than neutral" in line)
+    assert "exhort better than neutral (two-sided, Holm p" in row
     controls = pd.read_csv(tmp_path / "report" / "tables" / "judge_controls.csv")
     panel = controls[(controls["judge"] == "panel") & (controls["damage"] == "all")]
     assert len(panel) == 1 and panel["n"].iloc[0] + panel["n_missing"].iloc[0] == 4
