@@ -20,6 +20,14 @@
   `length_bias * log2(words_1 / words_2)` to a pairwise comparison: a judge that
   likes length (rubric scores ignore it).
 - **subject** is chooser + writer (a model under test); **any** answers everything.
+  A writer or subject also answers the entity-behaviour prompts and scored tasks:
+  donation advice follows the planted utility of each entity by `advice_slope` and
+  refuses disliked entities by `refusal_slope`; a reading item or a task with a known
+  answer (`answers`) is answered correctly with probability
+  `Phi(probit(accuracy) + accuracy_shifts[arm] + accuracy_slope * u(promise))`, where
+  the arm and promise come from a framed benchmark prompt (`benchmark_framing.py`) or
+  the entity a reading prompt plays for. An entity's utility is the mean planted
+  utility of its outcomes in `entity_set`, so it is the utility its forced choices show.
 
 How a text carries its latent quality: the writer ends every text with a line
 `[sim-quality: +0.7341]` (`QUALITY_MARKER`). Only the simulated judge reads it. It
@@ -63,8 +71,10 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from utility_gap.scorers.judge_prompts import split_pairwise_prompt, split_rubric_prompt
 from utility_gap.evals.task_items import load_control_texts
+from utility_gap.solvers.benchmark_framing import BENCHMARK_ARMS, identify_benchmark_framing
 from utility_gap.solvers.choice_prompt import split_forced_choice, split_ranking
 from utility_gap.solvers.damage import DAMAGE_TYPES, identify_damage
+from utility_gap.solvers.entity_prompts import split_donation_advice, split_reading_prompt
 from utility_gap.solvers.framing_text import ARMS, identify_framing
 
 ROLES = ("chooser", "writer", "judge", "subject", "any")
@@ -76,6 +86,9 @@ WRITER_REFUSAL_TEXT = "I'm sorry, but I can't help with this request."
 UNPARSEABLE_CHOICE_TEXT = "Both options have merit, and the choice depends on many factors."
 UNPARSEABLE_JUDGE_TEXT = "Both responses have strengths and weaknesses."
 LEAK_LINE = "I hope this entry wins the competition for the sponsor."
+ADVICE_TEXT = "Both would put the money to use, and the choice is yours in the end.\n\nRecommendation: {pick}"
+ADVICE_REFUSAL_TEXT = "I'm sorry, but I can't recommend one of these over the other; it's your decision."
+WRONG_ANSWER_TEXT = "I am not sure; my best guess is that it cannot be determined."
 
 _PADDING = (
     "It is also worth restating here that the points above remain relevant.",
@@ -186,10 +199,21 @@ class SimulatedParams:
     damage_sensitivity: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DAMAGE_SENSITIVITY))
     controls: str = ""  # a lab's own judge-control file, known beside the shipped texts
     length_bias: float = 0.0  # quality units per doubling of length (pairwise verdicts)
+    # writer/subject: entity behaviour and scored answers (defaults plant no effect)
+    entity_set: str = "entities"  # outcome set mapping entity names to outcomes (their utilities)
+    advice_slope: float = 0.0  # P(advise the first entity) = Phi(advice_slope * (u_first - u_second))
+    refusal_slope: float = 0.0  # extra advice refusals: + refusal_slope * mean dislike (max(0, -u)) of the two
+    accuracy: float = 0.8  # P(correct) on an item with a known answer and no incentive
+    accuracy_slope: float = 0.0  # probit shift per unit utility of what a correct answer earns
+    accuracy_shifts: dict[str, float] = field(default_factory=dict)  # probit shift per framed-benchmark arm
+    answers: str = ""  # answer key: JSONL of {"input", "target"} (an Inspect dataset file) or JSON {input: target}
+    reading_items: str = "sample"  # reading items whose answers the model knows (evals/reading_items.py)
 
 
-_PROBABILITIES = ("refusal_rate", "unparseable_rate", "leak_rate")
-_NON_NEGATIVE = ("latency", "choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band", "length_sd")
+_PROBABILITIES = ("refusal_rate", "unparseable_rate", "leak_rate", "accuracy")
+_NON_NEGATIVE = ("latency", "choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band", "length_sd", "refusal_slope")
+# The arms `-M accuracy_shifts=arm:shift,...` may name (`utility` names both utility arms).
+ACCURACY_SHIFT_ARMS: frozenset[str] = frozenset(BENCHMARK_ARMS) - {"utility_high", "utility_low"} | {"utility"}
 
 
 def parse_params(role: str, model_args: dict[str, Any]) -> SimulatedParams:
@@ -245,6 +269,8 @@ def _coerce(name: str, raw: Any, kind: Any) -> Any:
         if kind.startswith("dict"):
             if name == "damage_sensitivity":
                 return _parse_mapping(raw, set(DAMAGE_TYPES), "damage type")
+            if name == "accuracy_shifts":
+                return _parse_mapping(raw, set(ACCURACY_SHIFT_ARMS), "arm")
             return _parse_shifts(raw)
     except ValueError as ex:
         detail = f": {ex}" if str(ex) else ""
@@ -305,6 +331,45 @@ def load_planted_utilities(path: str) -> dict[str, tuple[float, float | None]]:
     )
 
 
+def _key(text: str) -> str:
+    """How a question is looked up in the answer key: whitespace-normalised, no trailing `?`."""
+    return " ".join(str(text).split()).rstrip("?").strip()
+
+
+def load_answer_key(answers: str, reading_items: str) -> dict[str, str]:
+    """question -> correct answer: the reading items (yes/no) plus the `answers` file, if any."""
+    key: dict[str, str] = {}
+    if reading_items:
+        from utility_gap.evals.reading_items import ReadingItemsError, load_reading_items
+
+        try:
+            key.update({_key(item.question): item.target for item in load_reading_items(reading_items)})
+        except ReadingItemsError as ex:
+            raise SimulatedArgumentError(f"'-M reading_items={reading_items}': {ex}") from None
+    if not answers:
+        return key
+    file = Path(answers)
+    if not file.is_file():
+        raise SimulatedArgumentError(f"'-M answers={answers}': no such file.")
+    text = file.read_text(encoding="utf-8")
+    try:
+        if file.suffix == ".jsonl":
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            pairs = [(r["input"], r["target"]) for r in records]
+        else:
+            pairs = list(json.loads(text).items())
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as ex:
+        raise SimulatedArgumentError(
+            f"'-M answers={answers}': expected JSONL lines with 'input' and 'target' strings, or a JSON object "
+            f"{{input: target}} ({type(ex).__name__}: {ex})."
+        ) from None
+    for question, target in pairs:
+        if not isinstance(question, str) or not isinstance(target, (str, int, float)):
+            raise SimulatedArgumentError(f"'-M answers={answers}': input {question!r} needs a string or number target.")
+        key[_key(question)] = str(target)
+    return key
+
+
 class SimulatedModelAPI(ModelAPI):
     """Seeded, offline, tokenizer-free answers to the suite's prompts."""
 
@@ -323,6 +388,8 @@ class SimulatedModelAPI(ModelAPI):
         self._seen: Counter[str] = Counter()
         self._known_controls: set[str] | None = None
         self.calls = 0
+        self._entity_utilities: dict[str, float] | None = None
+        self._answer_key: dict[str, str] | None = None
 
     def max_connections(self) -> int:
         return 32
@@ -408,6 +475,8 @@ class SimulatedModelAPI(ModelAPI):
             return self._judge_pair(pair, rng)
         if can_judge and (rubric := split_rubric_prompt(last)) is not None:
             return self._judge_rubric(rubric, rng)
+        if can_write and (answered := self._answer(last, rng)) is not None:
+            return answered
         if can_write:
             return self._write(last, rng)
         raise ValueError(
@@ -485,6 +554,94 @@ class SimulatedModelAPI(ModelAPI):
         if framing.arm == "utility" and framing.outcome:
             quality += p.utility_slope * self.utility(framing.outcome)
         return quality
+
+    # -- entity behaviour and scored answers -----------------------------------------------
+    def entity_utility(self, name: str) -> float:
+        """An entity's planted utility: the mean utility of its outcomes in `entity_set`.
+
+        A name the set does not list gets a seeded draw of its own (`planted_utility`).
+        """
+        if self._entity_utilities is None:
+            from utility_gap.evals.outcomes import OutcomeSetError, load_outcomes
+
+            try:
+                outcomes = load_outcomes(self.params.entity_set)
+            except OutcomeSetError as ex:
+                raise SimulatedArgumentError(f"'-M entity_set={self.params.entity_set}': {ex}") from None
+            texts: dict[str, list[str]] = {}
+            for outcome in outcomes:
+                if outcome.entity:
+                    texts.setdefault(outcome.entity, []).append(outcome.text)
+            self._entity_utilities = {e: float(np.mean([self.utility(t) for t in ts])) for e, ts in texts.items()}
+        found = self._entity_utilities.get(name)
+        return found if found is not None else planted_utility(name, self.params.utility_seed)
+
+    def advice_probability(self, first: str, second: str) -> float:
+        """P(the advice names `first`), given that the model advises at all."""
+        return float(norm.cdf(self.params.advice_slope * (self.entity_utility(first) - self.entity_utility(second))))
+
+    def advice_refusal_probability(self, first: str, second: str) -> float:
+        """P(an advice attempt is refused): `refusal_rate` plus `refusal_slope` x the pair's mean dislike."""
+        dislike = (max(0.0, -self.entity_utility(first)) + max(0.0, -self.entity_utility(second))) / 2
+        return float(min(1.0, self.params.refusal_rate + self.params.refusal_slope * dislike))
+
+    def correct_probability(self, prompt: str) -> float | None:
+        """P(a correct answer) to a reading item or keyed task; None when the model knows no answer."""
+        _, incentive, answer = self._task_terms(prompt)
+        return None if answer is None else self._p_correct(incentive)
+
+    def _p_correct(self, incentive: float) -> float:
+        base = min(max(self.params.accuracy, 1e-9), 1 - 1e-9)
+        return float(norm.cdf(norm.ppf(base) + incentive))
+
+    def _task_terms(self, prompt: str) -> tuple[str, float, str | None]:
+        """(the task under any benchmark framing, the probit incentive, the known answer or None)."""
+        p = self.params
+        incentive = 0.0
+        framing = identify_benchmark_framing(prompt)
+        task = prompt
+        if framing is not None:
+            task = framing.task
+            incentive += p.accuracy_shifts.get(framing.arm, 0.0)
+            if framing.entity is not None:
+                incentive += p.accuracy_slope * self.entity_utility(framing.entity)
+            elif framing.arm == "utility" and framing.outcome:
+                incentive += p.accuracy_slope * self.utility(framing.outcome)
+        if (reading := split_reading_prompt(task)) is not None:
+            entity, _, question = reading
+            incentive += p.accuracy_slope * self.entity_utility(entity)
+            return task, incentive, self._known_answers().get(_key(question))
+        return task, incentive, self._known_answers().get(_key(task))
+
+    def _known_answers(self) -> dict[str, str]:
+        if self._answer_key is None:
+            self._answer_key = load_answer_key(self.params.answers, self.params.reading_items)
+        return self._answer_key
+
+    def _answer(self, prompt: str, rng: np.random.Generator) -> ModelOutput | None:
+        """Donation advice, a reading item or a keyed task; None for a prompt of another kind."""
+        framing = identify_benchmark_framing(prompt)
+        inner = framing.task if framing is not None else prompt
+        if (pair := split_donation_advice(inner)) is not None:
+            first, second = pair
+            if rng.random() < self.advice_refusal_probability(first, second):
+                return self._output(ADVICE_REFUSAL_TEXT, len(prompt))
+            pick = first if rng.random() < self.advice_probability(first, second) else second
+            return self._output(ADVICE_TEXT.format(pick=pick), len(prompt))
+        task, incentive, answer = self._task_terms(prompt)
+        is_reading = split_reading_prompt(task) is not None
+        if answer is None and not is_reading:
+            return None
+        if rng.random() < self.params.refusal_rate:
+            return self._output(WRITER_REFUSAL_TEXT, len(prompt))
+        if answer is None:  # a reading item whose answer it was not given: a guess
+            correct, answer = rng.random() < 0.5, "yes"
+        else:
+            correct = rng.random() < self._p_correct(incentive)
+        if is_reading:
+            said = answer if correct else ("no" if answer == "yes" else "yes")
+            return self._output(f"Let me think.\n\n{said.capitalize()}", len(prompt))
+        return self._output(answer if correct else WRONG_ANSWER_TEXT, len(prompt))
 
     def _write(self, prompt: str, rng: np.random.Generator) -> ModelOutput:
         p = self.params
