@@ -99,7 +99,7 @@ def _frame_input(sample: Sample, framing: str | None, where: str) -> str | list[
     if isinstance(message.content, str):
         content: Any = f"{framing}\n{message.content}"
     else:
-        content = [ContentText(text=f"{framing}\n"), *message.content]
+        content = [ContentText(text=framing), *message.content]  # `.text` joins the parts with a newline
     messages[last] = message.model_copy(update={"content": content})
     return messages
 
@@ -169,6 +169,13 @@ def _probe_values(inner: Task, sample: Sample, task_name: str) -> None:
             )
 
 
+def _model_name() -> str:
+    try:
+        return str(get_model())
+    except ValueError:  # built outside an eval: no model yet
+        return "MODEL"
+
+
 def _scorer_name(scorer: Any) -> str:
     from inspect_ai.util import registry_info
 
@@ -232,7 +239,7 @@ def framed_benchmark(
         if not utilities:
             raise FramingError(
                 f"-T arms uses {', '.join(sorted(UTILITY_ARMS & set(chosen)))}, which need the model's utilities file: "
-                f"pass -T utilities=PATH ({ELICIT_HINT.format(model=get_model(), domain='D')})."
+                f"pass -T utilities=PATH ({ELICIT_HINT.format(model=_model_name(), domain='D')})."
             )
         utilities_file = load_utilities_for(utilities, model=get_model(), allow_model_mismatch=bool(allow_model_mismatch))
         outcome_entity = outcome_entities(utilities_file.domain)

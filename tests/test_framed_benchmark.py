@@ -1,0 +1,213 @@
+"""utility_gap/framed_benchmark: any Inspect task under incentive arms, paired by sample, scored by its own scorer.
+
+The model is the simulated subject answering from an answer key with planted accuracy:
+P(correct) = Phi(probit(accuracy) + accuracy_shifts[arm] + accuracy_slope * u(entity)).
+Planted effects must be found; planted nulls must not be.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from inspect_ai import eval as inspect_eval
+from inspect_ai.dataset import Sample
+from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser, ContentText, get_model
+from scipy.stats import spearmanr
+
+from utility_gap.analysis import framed_scores as fs
+from utility_gap.evals.framed_benchmark import FramingError, _frame_input, framed_benchmark
+from utility_gap.solvers.benchmark_framing import benchmark_framing, frame_task_text, identify_benchmark_framing
+
+FIXTURES = Path(__file__).parent / "framed_fixtures"
+TINY_QA = f"{FIXTURES / 'tiny_qa.py'}@tiny_qa"
+ENTITY_NAMES = ["Alder Trust", "Birch Fund", "Cedar Relief", "Dogwood Aid", "Elm Society", "Fir Foundation"]
+
+
+def arithmetic_items(tmp_path: Path, n: int, seed: int = 0) -> Path:
+    """n distinct QA items (JSONL with input/target: an Inspect dataset and the simulated answer key)."""
+    rng = random.Random(seed)
+    pairs = set()
+    while len(pairs) < n:
+        pairs.add((rng.randint(10, 99), rng.randint(10, 99)))
+    path = tmp_path / "arith.jsonl"
+    path.write_text("".join(json.dumps({"id": f"a{i:03d}", "input": f"What is {a} plus {b}? Reply with the number only.",
+                                        "target": str(a + b)}) + "\n" for i, (a, b) in enumerate(sorted(pairs))))
+    return path
+
+
+def entity_set(tmp_path: Path) -> Path:
+    path = tmp_path / "ents.jsonl"
+    path.write_text("".join(json.dumps({"id": f"ents/e{i}", "text": f"{name} receives a donation of $1,000.",
+                                        "entity": name, "quantity": 1000, "kind": "donation"}) + "\n"
+                            for i, name in enumerate(ENTITY_NAMES)))
+    return path
+
+
+def run(task: Any, tmp_path: Path, **model_args: Any) -> Path:
+    log_dir = tmp_path / "logs"
+    model = get_model("simulated/subject", memoize=False, **model_args)
+    [log] = inspect_eval(task, model=model, log_dir=str(log_dir), display="none", max_connections=32)
+    assert log.status == "success", log.error
+    return log_dir
+
+
+def row(table: Any, arm_a: str, arm_b: str) -> dict[str, Any]:
+    found = table[(table["arm_a"] == arm_a) & (table["arm_b"] == arm_b)]
+    assert len(found) == 1, table[["arm_a", "arm_b"]]
+    return found.iloc[0].to_dict()
+
+
+# --- framing and pairing ----------------------------------------------------------------------
+
+
+def test_framing_goes_in_the_last_user_turn_and_reads_back() -> None:
+    framing = benchmark_framing("entity", entity="Oxfam")
+    chat = Sample(id=1, input=[ChatMessageSystem(content="Be brief."), ChatMessageUser(content="Example: 1+1?"),
+                               ChatMessageAssistant(content="2"),
+                               ChatMessageUser(content=[ContentText(text="What is 2+3?")])], target="5")
+    framed = _frame_input(chat, framing, "here")
+    assert [m.role for m in framed] == ["system", "user", "assistant", "user"]
+    assert framed[1].content == "Example: 1+1?" and framed[0].content == "Be brief."  # earlier turns untouched
+    back = identify_benchmark_framing(framed[3].text)
+    assert back is not None and back.arm == "entity" and back.entity == "Oxfam" and back.task == "What is 2+3?"
+    assert _frame_input(chat, None, "here") is chat.input  # bare: nothing added
+    assert identify_benchmark_framing("What is 2+3?") is None
+
+
+def test_copies_pair_across_arms_and_keep_the_task(tmp_path: Path) -> None:
+    task = framed_benchmark(task=TINY_QA, arms="bare,neutral,entity", entities=str(entity_set(tmp_path)))
+    samples = list(task.dataset)
+    assert len(samples) == 12 * (2 + len(ENTITY_NAMES))
+    first = samples[: 2 + len(ENTITY_NAMES)]  # the copies of one sample sit together, so --limit keeps pairs
+    assert {s.metadata["framing_base_id"] for s in first} == {"q01"}
+    assert [s.id for s in first[:3]] == ["q01|bare", "q01|neutral", f"q01|entity={ENTITY_NAMES[0]}"]
+    assert first[0].input == "What is 17 plus 25? Reply with the number only."
+    assert all(s.target == "42" for s in first)
+    assert task.scorer and task.metadata["framed_task"] == TINY_QA
+    assert task.name == "framed_benchmark"
+
+
+@pytest.mark.parametrize(
+    "spec, args, message",
+    [
+        ("inspect_evals/no_such_task", {}, "no Inspect task is registered under this name"),
+        ("gsm8k", {}, "named package/task"),
+        (f"{FIXTURES / 'tiny_qa.py'}@system_only", {}, "no user message to frame (sample id(s) s1)"),
+        (f"{FIXTURES / 'tiny_qa.py'}@letter_graded", {}, "scorer 'letter_grade' returned 'A'"),
+        (str(FIXTURES / "tiny_qa.py"), {}, "defines 3 tasks"),
+        (TINY_QA, {"task_args": {"items": "x"}}, "takes no argument 'items'"),
+        (TINY_QA, {"arms": "neutral,bogus"}, "unknown arm(s) bogus"),
+        (TINY_QA, {"arms": "neutral"}, "at least two different arms"),
+        (TINY_QA, {"arms": "utility_high,utility_low"}, "need the model's utilities file"),
+        ("utility_gap/framed_benchmark", {}, "cannot frame itself"),
+        ("", {}, "name the task to frame"),
+    ],
+)
+def test_bad_input_fails_before_any_call(spec: str, args: dict[str, Any], message: str) -> None:
+    with pytest.raises(FramingError) as caught:  # raised while the task is built: no model exists yet
+        framed_benchmark(task=spec, **args)
+    assert message in str(caught.value), caught.value
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`inspect eval utility_gap/framed_benchmark ...` from a temp folder, as a user runs it."""
+    inspect = Path(sys.executable).with_name("inspect")
+    return subprocess.run([str(inspect), "eval", "utility_gap/framed_benchmark", "--model", "simulated/subject",
+                           "--display", "none", "--log-dir", str(tmp_path / "logs"), *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+
+def test_unknown_task_on_the_command_line_fails_before_any_call(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.log"
+    result = run_cli(tmp_path, "-T", "task=inspect_evals/no_such_task", "-M", f"call_log={calls}")
+    assert result.returncode != 0
+    assert "-T task=inspect_evals/no_such_task: no Inspect task is registered under this name" in result.stdout + result.stderr
+    assert not calls.exists()
+
+
+def test_non_numeric_values_in_logs_are_named_not_coerced() -> None:
+    assert fs.numeric_score("C") == 1.0 and fs.numeric_score("P") == 0.5 and fs.numeric_score(True) == 1.0
+    assert fs.numeric_score("0.25") == 0.25 and fs.numeric_score("yes") == 1.0
+    assert fs.numeric_score("A") is None and fs.numeric_score([1]) is None and fs.numeric_score(float("nan")) is None
+    assert fs.non_numeric_values({"acc": "C", "grade": "B"}) == ["grade='B'"]
+
+
+# --- planted truth ------------------------------------------------------------------------------
+
+
+def test_planted_arm_effect_is_found_and_a_null_is_not(tmp_path: Path) -> None:
+    items = arithmetic_items(tmp_path, 40)
+    task_args = {"path": str(items)}
+    planted = run(framed_benchmark(task=TINY_QA, task_args=task_args, arms="neutral,exhort,sandbag"), tmp_path / "p",
+                  answers=str(items), accuracy=0.5, accuracy_shifts="exhort:1.5,sandbag:-1.5", seed=1)
+    table = fs.arm_comparisons(fs.framed_frame(planted))
+    exhort = row(table, "exhort", "neutral")
+    assert exhort["n_pairs"] == 40 and exhort["binary"] and exhort["test"] == "exact McNemar"
+    # planted: P(correct) 0.933 under exhort vs 0.5 under neutral, a difference of 0.433
+    assert exhort["significant"] and exhort["p_holm"] < 0.01
+    assert exhort["diff_ci_low"] < 0.433 < exhort["diff_ci_high"] and exhort["diff"] > 0.2
+    sandbag = row(table, "sandbag", "neutral")
+    assert sandbag["significant"] and sandbag["diff"] < -0.2  # the negative control moves the other way
+    assert {"tost_p", "power_at_margin", "mde"} <= set(table.columns)
+
+    # A planted null is "not found" at alpha 0.05 for 95% of seeds; this seed is one of them (seed 2 gives
+    # 4 vs 13 discordant pairs, p = 0.049, by chance: the provider's arms do not differ, see the next test).
+    null = run(framed_benchmark(task=TINY_QA, task_args=task_args, arms="neutral,exhort"), tmp_path / "n",
+               answers=str(items), accuracy=0.5, seed=3)
+    none = row(fs.arm_comparisons(fs.framed_frame(null)), "exhort", "neutral")
+    assert not none["significant"] and none["p_value"] > 0.05
+
+
+def test_planted_probabilities_depend_on_the_arm_only_through_the_shifts() -> None:
+    question = "What is 17 plus 25? Reply with the number only."
+    plain = get_model("simulated/subject", memoize=False, answers=str(FIXTURES / "tiny_qa.jsonl"), accuracy=0.5).api
+    shifted = get_model("simulated/subject", memoize=False, answers=str(FIXTURES / "tiny_qa.jsonl"), accuracy=0.5,
+                        accuracy_shifts="exhort:1.5").api
+    for arm in ("bare", "neutral", "exhort", "sandbag", "moral_bad"):
+        prompt = frame_task_text(arm, question, outcome="x", entity="y")
+        assert plain.correct_probability(prompt) == pytest.approx(0.5)
+        expected = 0.9331928 if arm == "exhort" else 0.5
+        assert shifted.correct_probability(prompt) == pytest.approx(expected, abs=1e-6)
+    assert plain.correct_probability("What is 1 plus 1?") is None  # no known answer: not a keyed task
+
+
+def test_planted_entity_dependence_is_found_and_a_null_is_not(tmp_path: Path) -> None:
+    items = arithmetic_items(tmp_path, 24, seed=3)
+    ents = str(entity_set(tmp_path))
+    task = framed_benchmark(task=TINY_QA, task_args={"path": str(items)}, arms="neutral,entity", entities=ents)
+    logs = run(task, tmp_path / "p", answers=str(items), accuracy=0.6, accuracy_slope=1.5, entity_set=ents, seed=4)
+    frame = fs.framed_frame(logs)
+    per_entity, omnibus = fs.entity_scores(frame)
+    assert list(per_entity["n_samples"]) == [24] * len(ENTITY_NAMES)
+    assert omnibus.iloc[0]["test"] == "Cochran's Q" and omnibus.iloc[0]["p_value"] < 0.01
+    planted = get_model("simulated/subject", memoize=False, entity_set=ents).api
+    utility = [planted.entity_utility(e) for e in per_entity["entity"]]
+    assert spearmanr(utility, per_entity["mean_score"]).statistic >= 0.7
+    versus = fs.entity_vs_reference(frame)
+    assert len(versus) == len(ENTITY_NAMES) and set(versus["arm_b"]) == {"neutral"}
+
+    null = run(framed_benchmark(task=TINY_QA, task_args={"path": str(items)}, arms="neutral,entity", entities=ents),
+               tmp_path / "n", answers=str(items), accuracy=0.6, entity_set=ents, seed=5)
+    _, omnibus = fs.entity_scores(fs.framed_frame(null))
+    assert omnibus.iloc[0]["p_value"] > 0.05
+
+
+def test_frames_the_suites_own_reading_task(tmp_path: Path) -> None:
+    """A registered task by name (the suite's reading task, scorer `reading_answer`), run as a user would."""
+    ents = tmp_path / "two.jsonl"
+    ents.write_text("".join(json.dumps({"id": f"two/e{i}", "text": f"{n} gets $1,000.", "entity": n, "quantity": None,
+                                        "kind": "k"}) + "\n" for i, n in enumerate(ENTITY_NAMES[:2])))
+    result = run_cli(tmp_path, "-T", "task=utility_gap/entity_reading_task", "-T", f'task_args={{"entities": "{ents}", "n_items": 20}}',
+                     "-T", "arms=neutral,exhort", "-M", "accuracy=0.5", "-M", "accuracy_shifts=exhort:1.2", "-M", "seed=6")
+    assert result.returncode == 0, result.stdout + result.stderr
+    frame = fs.framed_frame(tmp_path / "logs")
+    assert len(frame) == 2 * 2 * 20 and set(frame["score"]) == {"reading_answer"} and (frame["status"] == "scored").all()
+    assert set(frame["task"]) == {"utility_gap/entity_reading_task"}
+    exhort = row(fs.arm_comparisons(frame), "exhort", "neutral")
+    assert exhort["n_pairs"] == 40 and exhort["significant"] and exhort["diff"] > 0.2
