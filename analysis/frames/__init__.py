@@ -9,7 +9,9 @@ shape. The package has three parts, one job each:
 - `validation`: `validate_frame` / `validate_judged_pairs`, the check any statistic can
   run on a frame built anywhere, and `typed_frame`, which builds a typed frame from rows;
 - `reading`: which logs are used and how (`read_frames`, `judged_pairs_frame`,
-  `judge_verdicts_frame`, `outputs_frame`).
+  `judge_verdicts_frame`, `outputs_frame`);
+- `texts`: each side's output text and its text features (`texts_frame`,
+  `features_frame`), read from the logs `read_frames` chose.
 
 Everything is re-exported here, so `from utility_gap.analysis.frames import ...` is the
 stable import.
@@ -38,11 +40,19 @@ from utility_gap.analysis.frames.schemas import (
     LogSummary,
     SkippedLog,
 )
+from utility_gap.analysis.frames.texts import (
+    FEATURES_SCHEMA,
+    TEXTS_SCHEMA,
+    features_frame,
+    features_of_texts,
+    texts_frame,
+)
 from utility_gap.analysis.frames.validation import typed_frame, validate_frame, validate_judged_pairs
 
 __all__ = [
     "CONTROLS_SCHEMA",
     "CONTROLS_TASK",
+    "FEATURES_SCHEMA",
     "FLAGS",
     "INTACT_ARM",
     "JUDGE_VERDICTS_SCHEMA",
@@ -55,11 +65,15 @@ __all__ = [
     "Frames",
     "LogSummary",
     "SkippedLog",
+    "TEXTS_SCHEMA",
+    "features_frame",
+    "features_of_texts",
     "judge_verdicts_frame",
     "judged_pairs_frame",
     "log_kind",
     "outputs_frame",
     "read_frames",
+    "texts_frame",
     "typed_frame",
     "validate_frame",
     "validate_judged_pairs",

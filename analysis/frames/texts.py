@@ -1,0 +1,194 @@
+"""The output texts of every paired-writing sample, and their text features.
+
+Why a frame of its own: the judged-pairs frame says who won; this one says what each
+side wrote, so the statistics can ask whether a side won because its text was longer
+(`analysis/length_control.py`). The texts live in `state.metadata["pair"]`
+(docs/architecture.md), which Inspect's sample summaries leave out (larger than 1 kB),
+so this module reads full samples (without their events and messages for large logs),
+once per used log. Which logs are used is decided by `read_frames`, so a skipped,
+superseded or non-writing log never contributes texts.
+
+Schema: texts frame (`texts_frame`, one row per sample x side)
+------------------------------------------------------------------
+============== ======== =======================================================
+column         dtype    meaning
+============== ======== =======================================================
+pair_key       object   `log::sample_id::epoch`; joins the judged-pairs frame
+log            object   log file, relative to the directory read
+model          object   model under test
+task           object   writing task
+item_id        object   task item id
+contrast       object   `<arm_a>_vs_<arm_b>`
+side           object   "a" | "b"
+arm            object   the side's arm
+text           object   the output (str), None when the log holds no output
+stop_reason    object   the generation's stop reason, None when not recorded
+present        bool     the log holds this side's output (False: missing, counted)
+empty          bool     the output is empty or whitespace only
+truncated      bool     the output hit the token limit (the pair's `truncated` flag,
+                        or a stop reason of max_tokens / model_length / length)
+============== ======== =======================================================
+
+A sample whose metadata has no `pair` record (it failed before generating) gives two
+rows with `present` False, so a missing output is counted, never silently dropped.
+
+Schema: features frame (`features_frame`, one row per sample x side)
+----------------------------------------------------------------------
+Every texts-frame column except `text`, plus one float64 column per feature of
+`utility_gap.analysis.text_features.FEATURES` (words, sentences, paragraphs,
+mean_sentence_length, mattr, fk_grade, rare_word_rate, numbers, percentages, units,
+quant_per_100_words, headings, list_items); all NaN when `present` is False.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from inspect_ai.log import read_eval_log
+
+from utility_gap.analysis.frames.reading import read_frames
+from utility_gap.analysis.frames.schemas import FrameError, Frames
+from utility_gap.analysis.frames.validation import typed_frame, validate_frame
+from utility_gap.analysis.text_features import FEATURES, text_features
+
+TEXTS_SCHEMA: dict[str, tuple[str, bool]] = {
+    "pair_key": ("object", False),
+    "log": ("object", False),
+    "model": ("object", False),
+    "task": ("object", False),
+    "item_id": ("object", False),
+    "contrast": ("object", False),
+    "side": ("object", False),
+    "arm": ("object", False),
+    "text": ("object", True),
+    "stop_reason": ("object", True),
+    "present": ("bool", False),
+    "empty": ("bool", False),
+    "truncated": ("bool", False),
+}
+FEATURES_SCHEMA: dict[str, tuple[str, bool]] = {
+    **{column: spec for column, spec in TEXTS_SCHEMA.items() if column != "text"},
+    **{name: ("float64", True) for name in FEATURES},
+}
+TRUNCATED_STOP_REASONS = frozenset({"max_tokens", "model_length", "length"})
+_EXCLUDED_FIELDS = {"messages", "events", "store", "attachments"}
+_BIG_LOG_BYTES = 20_000_000
+_PARALLEL_TEXTS = 2000  # above this many distinct texts, features are computed in worker processes
+
+
+def _side_rows(md: dict[str, Any], pair_key: str, log: str, model: str) -> list[dict[str, Any]]:
+    pair = md.get("pair") if isinstance(md.get("pair"), dict) else {}
+    rows = []
+    for side in ("a", "b"):
+        record = pair.get(side) if isinstance(pair.get(side), dict) else {}
+        text = record.get("output")
+        text = text if isinstance(text, str) else None
+        stop = record.get("stop_reason")
+        flags = record.get("flags") if isinstance(record.get("flags"), dict) else {}
+        rows.append(
+            {
+                "pair_key": pair_key,
+                "log": log,
+                "model": model,
+                "task": str(md.get("task")),
+                "item_id": str(md.get("item_id")),
+                "contrast": str(md.get("contrast")),
+                "side": side,
+                "arm": str(record.get("arm") or md.get(f"arm_{side}")),
+                "text": text,
+                "stop_reason": str(stop) if stop is not None else None,
+                "present": text is not None,
+                "empty": text is not None and not text.strip(),
+                "truncated": bool(flags.get("truncated")) or str(stop) in TRUNCATED_STOP_REASONS,
+            }
+        )
+    return rows
+
+
+def _log_texts(path: str, log: str) -> list[dict[str, Any]]:
+    """Texts of one paired-writing log, in dataset order then epoch."""
+    big = os.path.getsize(path) > _BIG_LOG_BYTES
+    try:
+        eval_log = read_eval_log(path, exclude_fields=_EXCLUDED_FIELDS if big else None)
+    except Exception as ex:  # a corrupt or unreadable file: name it
+        raise FrameError(f"Could not read log '{path}': {ex}") from ex
+    order = {str(sample_id): i for i, sample_id in enumerate(eval_log.eval.dataset.sample_ids or [])}
+    samples = sorted(eval_log.samples or [], key=lambda s: (order.get(str(s.id), len(order)), str(s.id), s.epoch))
+    rows: list[dict[str, Any]] = []
+    for sample in samples:
+        md = sample.metadata or {}
+        if "contrast" not in md:
+            continue  # not a paired-writing sample (read_frames has already vetted the log)
+        rows.extend(_side_rows(md, f"{log}::{sample.id}::{sample.epoch}", log, eval_log.eval.model))
+    return rows
+
+
+def _base(source: str | os.PathLike[str]) -> Path:
+    path = Path(source)
+    if not path.exists():
+        raise FrameError(f"Log directory '{source}' does not exist. Pass the directory your `inspect eval` wrote to.")
+    return path if path.is_dir() else path.parent
+
+
+def texts_frame(source: str | os.PathLike[str], *, frames: Frames | None = None) -> pd.DataFrame:
+    """One row per (paired-writing sample, side) with the output text (schema above).
+
+    `source` is the log directory (or one log file) that `frames` were read from; pass
+    `frames` to reuse the logs `read_frames` chose instead of choosing again.
+    """
+    base = _base(source)
+    if frames is None:
+        frames = read_frames(source, detail=False)
+    rows: list[dict[str, Any]] = []
+    for summary in frames.logs:
+        if summary.kind == "pairs":
+            rows.extend(_log_texts(str(base / summary.log), summary.log))
+    frame = typed_frame(rows, TEXTS_SCHEMA)
+    validate_frame(frame, TEXTS_SCHEMA, "texts")
+    return frame
+
+
+def _features_of(texts: list[str]) -> list[dict[str, float]]:
+    return [text_features(text) for text in texts]
+
+
+def features_of_texts(texts: pd.DataFrame, workers: int | None = None) -> pd.DataFrame:
+    """The features frame of a texts frame: each distinct present text is measured once.
+
+    With more than `_PARALLEL_TEXTS` distinct texts the work is split over up to
+    `workers` processes (default: up to 4, one per core).
+    """
+    missing = [c for c in TEXTS_SCHEMA if c not in texts.columns]
+    if missing:
+        raise FrameError(f"The texts frame lacks column(s) {', '.join(missing)}; build it with texts_frame().")
+    distinct = list(dict.fromkeys(t for t, present in zip(texts["text"], texts["present"]) if present))
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1) if len(distinct) > _PARALLEL_TEXTS else 1
+    if workers > 1 and len(distinct) > 1:
+        size = -(-len(distinct) // (workers * 4))
+        chunks = [distinct[i : i + size] for i in range(0, len(distinct), size)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            measured = [row for chunk in pool.map(_features_of, chunks) for row in chunk]
+    else:
+        measured = _features_of(distinct)
+    by_text = dict(zip(distinct, measured))
+    nan_row = {name: float("nan") for name in FEATURES}
+    values = pd.DataFrame(
+        [by_text[t] if present else nan_row for t, present in zip(texts["text"], texts["present"])],
+        columns=list(FEATURES),
+        index=texts.index,
+    )
+    frame = pd.concat([texts.drop(columns=["text"]), values.astype("float64")], axis=1)
+    frame = frame[list(FEATURES_SCHEMA)]
+    validate_frame(frame, FEATURES_SCHEMA, "features")
+    return frame
+
+
+def features_frame(source: str | os.PathLike[str], *, frames: Frames | None = None) -> pd.DataFrame:
+    """One row per (paired-writing sample, side) with every text feature (schema above)."""
+    return features_of_texts(texts_frame(source, frames=frames))
