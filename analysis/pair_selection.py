@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+
+from utility_gap.analysis.atomic_files import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -174,13 +174,8 @@ def active_pairs(
 
 def write_pairs_file(path: str | Path, pairs: list[Pair], **info: object) -> None:
     """Write a pairs file atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**info, "pairs": [{"a": p.a, "b": p.b, "heldout": p.heldout} for p in pairs]}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle, indent=1)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(payload, indent=1))
 
 
 def read_pairs_file(path: str | Path, known_ids: set[str] | None = None) -> list[Pair]:

@@ -49,13 +49,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from utility_gap.analysis.atomic_files import write_text_atomic
 
 SCHEMA = "utility-gap/utilities/v1"
 REQUIRED_METRICS: tuple[str, ...] = (
@@ -148,18 +148,8 @@ def _clean(value: Any) -> Any:
 
 
 def write_utilities(path: str | Path, uf: UtilitiesFile) -> Path:
-    """Write atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(_clean(uf.to_json()), handle, indent=1, allow_nan=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write atomically (temp file in the same folder, then rename), with the umask's mode."""
+    return write_text_atomic(path, json.dumps(_clean(uf.to_json()), indent=1, allow_nan=False))
 
 
 def read_utilities(path: str | Path, *, model: str | None = None, domain: str | None = None) -> UtilitiesFile:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,17 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rankings", type=Path, default=None, metavar="LOGDIR",
                         help="preference_ranking logs over the same outcome set, for a second preference measure.")
     parser.add_argument("--alpha", type=float, default=0.05, help="Family-wise error rate for Holm (default 0.05).")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _markdown(frame: "pd.DataFrame", digits: int = 3) -> str:
@@ -71,6 +58,7 @@ def _first_shown_share(advice: "pd.DataFrame") -> str:
 
 def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis import entity_behaviour as eb
+    from utility_gap.analysis.atomic_files import write_text_atomic
     from utility_gap.analysis.ranking import aggregate_rankings, rankings_frame
     from utility_gap.analysis.utilities_file import UtilitiesFileError, read_utilities
     from utility_gap.evals.outcomes import OutcomeSetError, load_outcomes
@@ -140,9 +128,9 @@ def run(args: argparse.Namespace) -> int:
             f"Advice for the first-shown entity: {_first_shown_share(advice)} (0.5 = no position bias).",
             "",
         ]
-    _write_atomic(args.out / "entity_behaviour.csv", table.to_csv(index=False))
-    _write_atomic(args.out / "entity_correlations.csv", correlations.to_csv(index=False))
-    _write_atomic(args.out / "entities.md", "\n".join(lines))
+    write_text_atomic(args.out / "entity_behaviour.csv", table.to_csv(index=False))
+    write_text_atomic(args.out / "entity_correlations.csv", correlations.to_csv(index=False))
+    write_text_atomic(args.out / "entities.md", "\n".join(lines))
     significant = correlations[correlations["significant"]]
     print(f"Wrote {args.out / 'entities.md'} ({len(table)} entities; "
           f"{len(significant)} of {int(correlations['p_value'].notna().sum())} correlations significant after Holm).")

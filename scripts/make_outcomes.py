@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -448,21 +447,15 @@ def build_sets() -> dict[str, str]:
 
 def _write_checked(path: Path, content: str) -> None:
     """Write `content` atomically, after it loads cleanly as an outcome set."""
+    from utility_gap.analysis.atomic_files import write_text_atomic
     from utility_gap.evals.outcomes import load_outcomes
 
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{path.name}", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
-        # Validate under the final name's domain: load the temp copy via a same-named file.
-        with tempfile.TemporaryDirectory() as scratch:
-            probe = Path(scratch) / path.name
-            probe.write_text(content, encoding="utf-8")
-            load_outcomes(probe)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Validate under the final name's domain: load a same-named copy in a scratch folder.
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = Path(scratch) / path.name
+        probe.write_text(content, encoding="utf-8")
+        load_outcomes(probe)
+    write_text_atomic(path, content)
 
 
 def main(argv: list[str] | None = None) -> int:
