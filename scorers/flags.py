@@ -13,9 +13,11 @@ Flags never change a verdict; they travel with the pair (`state.metadata["pair"]
   help" in its body is not a refusal.
 - **leak**: the output mentions the framing: the competition, its judges, the sponsor,
   "this entry", the promised outcome's text, or the outcome's entity. A term counts only
-  if the framed prompt contains it and the bare task does not, so an essay *about* a
-  competition, or a translation naming a country the task already names, is not a leak,
-  and the `bare` arm (prompt = task) can never leak.
+  if the framing contains it and the bare task does not, so an essay *about* a
+  competition, or a translation naming a country the task already names, is not a leak.
+  In a pair, every side is checked against the framing of *both* prompts
+  (`framing_prompts`), so a `bare` side (prompt = task) that talks of the competition its
+  partner was framed with is flagged like any other side: judges must not see it either.
 """
 
 from __future__ import annotations
@@ -70,13 +72,22 @@ def is_refusal(output: str, stop_reason: str | None = None) -> bool:
     return any(pattern.search(opening) for pattern in _REFUSAL_RE)
 
 
-def leak_terms(output: str, *, prompt: str, task_prompt: str, outcome_terms: Iterable[str] = ()) -> list[str]:
+def leak_terms(
+    output: str,
+    *,
+    prompt: str,
+    task_prompt: str,
+    outcome_terms: Iterable[str] = (),
+    framing_prompts: Iterable[str] = (),
+) -> list[str]:
     """The framing terms the output mentions (see the module docstring for the rule).
 
     `outcome_terms` are the promised outcome's text and entity (if any); each counts
-    when it appears in the output, the framed prompt, and not in the bare task.
+    when it appears in the output, the framing, and not in the bare task. The framing is
+    `prompt` plus `framing_prompts` (the other prompts of the pair).
     """
-    text, framed, bare = _normalise(output), _normalise(prompt), _normalise(task_prompt)
+    text, bare = _normalise(output), _normalise(task_prompt)
+    framed = "\n".join(_normalise(p) for p in (prompt, *framing_prompts))
     found: list[str] = []
     for label, pattern in LEAK_PATTERNS.items():
         regex = re.compile(pattern)
@@ -99,11 +110,14 @@ def output_flags(
     prompt: str,
     task_prompt: str,
     outcome_terms: Sequence[str] = (),
+    framing_prompts: Sequence[str] = (),
 ) -> dict[str, bool]:
     """`{"empty", "truncated", "refusal", "leak"}` for one output (the contract's flags)."""
+    leaks = leak_terms(output, prompt=prompt, task_prompt=task_prompt, outcome_terms=outcome_terms,
+                       framing_prompts=framing_prompts)
     return {
         "empty": is_empty(output),
         "truncated": is_truncated(stop_reason),
         "refusal": is_refusal(output, stop_reason),
-        "leak": bool(leak_terms(output, prompt=prompt, task_prompt=task_prompt, outcome_terms=outcome_terms)),
+        "leak": bool(leaks),
     }

@@ -3,7 +3,8 @@
 The sample (see `evals/writing.py`) carries the bare task and, per side, the arm and
 the promised outcome (`Sample.metadata`, schema in `docs/architecture.md`). This solver
 frames the task for each side (`framing.framed_messages`), generates both sides with
-the eval's model concurrently, flags each output (`scorers.flags`) and records:
+the eval's model concurrently, flags each output (`scorers.flags`; every side is checked
+for leaks against the framing of both prompts, so a `bare` side is not exempt) and records:
 
     state.metadata["pair"] = {
         "a": {"arm", "prompt", "output", "stop_reason", "flags", "leak_terms"},
@@ -48,16 +49,19 @@ def outcome_terms(outcome: dict[str, Any] | None) -> list[str]:
     return [str(t) for t in (outcome.get("text"), outcome.get("entity")) if t]
 
 
-def _side_record(arm: str, prompt: str, output: ModelOutput, task_prompt: str, outcome: dict[str, Any] | None) -> dict[str, Any]:
+def _side_record(
+    arm: str, prompt: str, output: ModelOutput, task_prompt: str, outcome: dict[str, Any] | None, pair_prompts: list[str]
+) -> dict[str, Any]:
+    """One side's record; its leak check uses the framing of every prompt in the pair, so no side is exempt."""
     text = output.completion
-    terms = outcome_terms(outcome)
+    check = dict(prompt=prompt, task_prompt=task_prompt, outcome_terms=outcome_terms(outcome), framing_prompts=pair_prompts)
     return {
         "arm": arm,
         "prompt": prompt,
         "output": text,
         "stop_reason": output.stop_reason,
-        "flags": output_flags(text, output.stop_reason, prompt=prompt, task_prompt=task_prompt, outcome_terms=terms),
-        "leak_terms": leak_terms(text, prompt=prompt, task_prompt=task_prompt, outcome_terms=terms),
+        "flags": output_flags(text, output.stop_reason, **check),
+        "leak_terms": leak_terms(text, **check),
     }
 
 
@@ -93,9 +97,9 @@ def paired_generation(max_tokens: int | None = None, seed: int = 0) -> Solver:
         inputs = {side: framed_messages(meta[f"arm_{side}"], task_prompt, meta.get(f"outcome_{side}")) for side in SIDES}
         outputs = await collect(*(model.generate(inputs[side], config=config) for side in SIDES))
         pair: dict[str, Any] = {}
-        for side, output in zip(SIDES, outputs):
-            prompt = inputs[side][-1].text
-            pair[side] = _side_record(meta[f"arm_{side}"], prompt, output, task_prompt, meta.get(f"outcome_{side}"))
+        prompts = [inputs[side][-1].text for side in SIDES]
+        for side, prompt, output in zip(SIDES, prompts, outputs):
+            pair[side] = _side_record(meta[f"arm_{side}"], prompt, output, task_prompt, meta.get(f"outcome_{side}"), prompts)
             transcript().info(_info(side, pair[side]), source=f"side {side}")
         pair["first_shown"] = choose_first_shown(seed, state.sample_id, state.epoch)
         meta["pair"] = pair

@@ -129,6 +129,21 @@ def test_sample_metadata_pair_record_and_viewer_messages(tmp_path: Path) -> None
     assert leaks > 0  # planted leak_rate=0.3 over 24 outputs
 
 
+def test_a_leak_on_the_bare_side_is_flagged_like_any_side(tmp_path: Path) -> None:
+    """A planted leak on every output: the bare side of a pair must be flagged too."""
+    items = write_items(tmp_path / "items.jsonl", n=3)
+    log = run(essay, {"contrast": "exhort_vs_bare,neutral_vs_bare", "items_file": str(items)},
+              {"leak_rate": 1.0}, tmp_path, roles=judges(1))
+    samples = log.samples or []
+    assert len(samples) == 6
+    for sample in samples:
+        pair = sample.metadata["pair"]
+        assert pair["b"]["arm"] == "bare"
+        assert pair["a"]["flags"]["leak"] and pair["b"]["flags"]["leak"], sample.id
+        assert "competition" in pair["b"]["leak_terms"]
+        assert sample.scores["judge_panel"].metadata["flags"]["b"]["leak"]
+
+
 def test_first_shown_and_samples_are_reproducible(tmp_path: Path) -> None:
     items = write_items(tmp_path / "items.jsonl", n=2)
     args = {"contrast": "exhort_vs_neutral", "items_file": str(items), "repeats": 5, "seed": 11}

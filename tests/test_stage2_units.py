@@ -115,8 +115,14 @@ def test_leak_of_framing_vocabulary() -> None:
 def test_leak_needs_the_term_in_the_framing_and_not_in_the_task() -> None:
     competition_task = "Write a 200-word essay on whether competition between schools helps pupils."
     assert not flags_for("Competition between schools helps.", task=competition_task)["leak"]
-    # the bare arm has no framing, so nothing it says can leak it
+    # a bare prompt alone has no framing to leak ...
     assert not flags_for("This entry is for the competition sponsor.", arm="bare")["leak"]
+    # ... but the bare side of a pair is checked against its partner's framing, like any side
+    partner = frame_prompt("neutral", TASK)
+    assert flags_for("This entry is for the competition sponsor.", arm="bare", framing_prompts=[partner])["leak"]
+    assert not flags_for("Street trees cool streets.", arm="bare", framing_prompts=[partner])["leak"]
+    assert not flags_for("Competition between schools helps.", task=competition_task, arm="bare",
+                         framing_prompts=[frame_prompt("neutral", competition_task)])["leak"]
 
 
 def test_leak_of_promised_outcome_text_and_entity() -> None:
