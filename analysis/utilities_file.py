@@ -23,6 +23,9 @@ report). One JSON object:
  "logs": [str]}                          # the elicitation logs the fit came from
 ```
 
+Every outcome's `mean` and `variance` must be finite numbers (JSON has no NaN; Python's
+reader accepts `NaN` and `Infinity`, this one refuses them, naming the file, the outcome
+and the field), `variance` >= 0, `n_comparisons` a whole number >= 0, ids unique.
 Metric definitions are in `analysis/thurstonian.py`; a metric that cannot be computed
 (e.g. no held-out pairs) is null. Extra metric keys may appear (`heldout_vs_chance_p`,
 `n_failed_samples`, `n_train_choices`, `n_heldout_choices`, `converged`,
@@ -152,6 +155,29 @@ def write_utilities(path: str | Path, uf: UtilitiesFile) -> Path:
     return write_text_atomic(path, json.dumps(_clean(uf.to_json()), indent=1, allow_nan=False))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _outcome_problem(outcome: dict[str, Any], seen: set[str]) -> str | None:
+    """What is wrong with one outcome record (field and value), or None."""
+    if not isinstance(outcome["id"], str) or not outcome["id"]:
+        return f"field 'id' is {outcome['id']!r}, expected a non-empty string"
+    if outcome["id"] in seen:
+        return "field 'id' repeats an earlier outcome's id"
+    if not isinstance(outcome["text"], str):
+        return f"field 'text' is {outcome['text']!r}, expected a string"
+    for key in ("mean", "variance"):
+        if not _is_number(outcome[key]):
+            return f"field '{key}' is {outcome[key]!r}, expected a finite number"
+    if outcome["variance"] < 0:
+        return f"field 'variance' is {outcome['variance']!r}, expected a number >= 0"
+    count = outcome["n_comparisons"]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        return f"field 'n_comparisons' is {count!r}, expected a whole number >= 0"
+    return None
+
+
 def read_utilities(path: str | Path, *, model: str | None = None, domain: str | None = None) -> UtilitiesFile:
     """Read and check a utilities file; optionally require its model and domain."""
     file = Path(path)
@@ -172,10 +198,16 @@ def read_utilities(path: str | Path, *, model: str | None = None, domain: str | 
     missing = [m for m in REQUIRED_METRICS if m not in data["metrics"]]
     if missing:
         raise UtilitiesFileError(f"{file}: metrics lack {', '.join(missing)}. {fix}")
+    seen: set[str] = set()
     for n, outcome in enumerate(data["outcomes"]):
         absent = [f for f in OUTCOME_FIELDS if not isinstance(outcome, dict) or f not in outcome]
         if absent:
             raise UtilitiesFileError(f"{file}: outcomes[{n}] lacks {', '.join(absent)}. {fix}")
+        problem = _outcome_problem(outcome, seen)
+        if problem:
+            name = f"'{outcome['id']}'" if isinstance(outcome["id"], str) else f"outcomes[{n}]"
+            raise UtilitiesFileError(f"{file}: outcome {name} (outcomes[{n}]), {problem}. {fix}")
+        seen.add(outcome["id"])
     if data.get("design") is not None and not isinstance(data["design"], dict):
         raise UtilitiesFileError(f"{file}: field 'design' must be an object or null. {fix}")
     if not data["outcomes"]:

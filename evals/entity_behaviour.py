@@ -59,6 +59,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, generate, solver
 from utility_gap.analysis.pair_selection import all_pairs, random_connected_pairs
 from utility_gap.evals.data_files import dataset_path
 from utility_gap.evals.outcomes import load_outcomes
+from utility_gap.evals.task_arguments import task_arguments
 from utility_gap.evals.reading_items import load_reading_items
 from utility_gap.scorers.flags import is_refusal as opens_with_refusal
 from utility_gap.solvers.entity_prompts import donation_advice_prompt, reading_prompt
@@ -273,10 +274,11 @@ def entity_donation_advice(
         seed: Seed for `pairs=<number>`.
         max_tokens: Reply length limit (None: the model's own).
     """
-    retries = int(retries)
-    if retries < 0:
-        raise ValueError(f"-T retries={retries}: use 0 (ask once) or more.")
-    names = load_entities(entities)
+    with task_arguments("entity_donation_advice"):
+        retries = int(retries)
+        if retries < 0:
+            raise ValueError(f"-T retries={retries}: use 0 (ask once) or more.")
+        names = load_entities(entities)
     samples = []
     for a, b in _pairs(names, pairs, int(seed)):
         for order, (first, second) in (("ab", (a, b)), ("ba", (b, a))):
@@ -316,11 +318,12 @@ def entity_reading_task(
         seed: Seed for the item subset.
         max_tokens: Reply length limit (None: the model's own).
     """
-    names = load_entities(entities)
-    chosen = load_reading_items(items)
-    if n_items is not None:
-        if int(n_items) < 1:
+    with task_arguments("entity_reading_task"):
+        names = load_entities(entities)
+        chosen = load_reading_items(items)
+        if n_items is not None and int(n_items) < 1:
             raise ValueError(f"-T n_items={n_items}: use at least 1 (or leave it unset for all).")
+    if n_items is not None:
         chosen = random.Random(int(seed)).sample(chosen, min(int(n_items), len(chosen)))
     samples = [
         Sample(

@@ -26,6 +26,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Score, Scorer, Target, grouped, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from utility_gap.evals.task_arguments import task_arguments
 from utility_gap.evals.task_items import ControlText, load_control_texts
 from utility_gap.scorers.flags import output_flags
 from utility_gap.scorers.judge_panel import (
@@ -169,8 +170,9 @@ def judge_controls(
         seed: seeds the damage and the first presentation order.
         max_retries: re-asks of a judge whose answer cannot be parsed.
     """
-    kinds = parse_damage_types(damage)
-    controls = load_control_texts(controls_file)
+    with task_arguments("judge_controls"):
+        kinds = parse_damage_types(damage)
+        controls = load_control_texts(controls_file)
     samples = [control_sample(c, kind, int(seed)) for c in controls for kind in kinds]
     return Task(
         dataset=MemoryDataset(samples, name="judge_controls"),

@@ -22,6 +22,7 @@ from inspect_ai.model import GenerateConfig
 
 from utility_gap.analysis.pair_selection import Pair, all_pairs, read_pairs_file, random_connected_pairs
 from utility_gap.evals.outcomes import Outcome, load_outcomes
+from utility_gap.evals.task_arguments import task_arguments
 from utility_gap.scorers.choice_parsing import forced_choice_tally, ranking_parse
 from utility_gap.solvers.choice import forced_choice_draws, ranking_request
 from utility_gap.solvers.choice_prompt import forced_choice_prompt, ranking_prompt
@@ -87,14 +88,15 @@ def preference_elicitation(
         batch: Ask for an order's K draws in one call (`num_choices=K`), topping up with
             single calls if the provider returns fewer; false makes K single calls.
     """
-    k = int(k)
-    if k < 1:
-        raise ValueError(f"-T k={k}: the number of draws per order must be at least 1.")
-    if int(top_logprobs) < 2:
-        raise ValueError(f"-T top_logprobs={top_logprobs}: need at least 2 (for A and B).")
-    outcomes = load_outcomes(domain)
-    by_id = {o.id: o for o in outcomes}
-    chosen = resolve_pairs(outcomes, pairs, int(seed))
+    with task_arguments("preference_elicitation"):
+        k = int(k)
+        if k < 1:
+            raise ValueError(f"-T k={k}: the number of draws per order must be at least 1.")
+        if int(top_logprobs) < 2:
+            raise ValueError(f"-T top_logprobs={top_logprobs}: need at least 2 (for A and B).")
+        outcomes = load_outcomes(domain)
+        by_id = {o.id: o for o in outcomes}
+        chosen = resolve_pairs(outcomes, pairs, int(seed))
     samples = [pair_sample(by_id[p.a], by_id[p.b], p.heldout) for p in chosen]
     return Task(
         dataset=MemoryDataset(samples, name=f"preference-{outcomes[0].domain}"),
@@ -124,12 +126,13 @@ def preference_ranking(
         seed: Seed for drawing the subsets.
         max_tokens: Answer length limit (None: the model's own).
     """
-    subsets, size = int(subsets), int(size)
-    if subsets < 1:
-        raise ValueError(f"-T subsets={subsets}: ask at least one subset.")
-    if size < 2:
-        raise ValueError(f"-T size={size}: a ranking needs at least 2 outcomes.")
-    outcomes = load_outcomes(domain)
+    with task_arguments("preference_ranking"):
+        subsets, size = int(subsets), int(size)
+        if subsets < 1:
+            raise ValueError(f"-T subsets={subsets}: ask at least one subset.")
+        if size < 2:
+            raise ValueError(f"-T size={size}: a ranking needs at least 2 outcomes.")
+        outcomes = load_outcomes(domain)
     size = min(size, len(outcomes))
     rng = random.Random(int(seed))
     samples = []

@@ -26,6 +26,7 @@ from inspect_ai.model import get_model
 from inspect_ai.scorer import Scorer
 
 from utility_gap.evals.outcomes import outcome_set_domain
+from utility_gap.evals.task_arguments import task_arguments
 from utility_gap.evals.task_items import TaskItem, load_task_items
 from utility_gap.solvers.contrasts import Contrast, parse_contrasts
 from utility_gap.solvers.paired_generation import paired_generation
@@ -157,35 +158,36 @@ def writing_task(
         allow_model_mismatch: accept a utilities file fitted for another model.
         items_file: a lab's own items file (.jsonl, same schema) instead of the shipped one.
     """
-    contrasts = parse_contrasts(contrast)
-    n_draws = _int_param("draws", draws, minimum=1)
-    n_repeats = _int_param("repeats", repeats, minimum=1)
-    seed_value = _int_param("seed", seed, minimum=0)
-    max_tokens_value = None if max_tokens is None else _int_param("max_tokens", max_tokens, minimum=1)
-    mismatch_ok = _bool_param("allow_model_mismatch", allow_model_mismatch)
-    scorers = judge_scorers(str(scorer).strip())
+    with task_arguments(task_name):
+        contrasts = parse_contrasts(contrast)
+        n_draws = _int_param("draws", draws, minimum=1)
+        n_repeats = _int_param("repeats", repeats, minimum=1)
+        seed_value = _int_param("seed", seed, minimum=0)
+        max_tokens_value = None if max_tokens is None else _int_param("max_tokens", max_tokens, minimum=1)
+        mismatch_ok = _bool_param("allow_model_mismatch", allow_model_mismatch)
+        scorers = judge_scorers(str(scorer).strip())
 
-    task_items = load_task_items(items_file or task_name)
-    task_items = task_items[: _items_param(items, len(task_items), task_name)]
+        task_items = load_task_items(items_file or task_name)
+        task_items = task_items[: _items_param(items, len(task_items), task_name)]
 
-    needs_utilities = any(c.uses_utilities for c in contrasts)
-    utilities_file = None
-    entities: dict[str, str | None] = {}
-    if needs_utilities:
-        model = get_model()
-        if not utilities:
-            used = ", ".join(c.name for c in contrasts if c.uses_utilities)
-            raise ValueError(
-                f"Contrast {used} uses a utility arm, which needs the model's utilities file: pass "
-                f"-T utilities=PATH ({ELICIT_HINT.format(model=model, domain=domain or 'D')})."
+        needs_utilities = any(c.uses_utilities for c in contrasts)
+        utilities_file = None
+        entities: dict[str, str | None] = {}
+        if needs_utilities:
+            model = get_model()
+            if not utilities:
+                used = ", ".join(c.name for c in contrasts if c.uses_utilities)
+                raise ValueError(
+                    f"Contrast {used} uses a utility arm, which needs the model's utilities file: pass "
+                    f"-T utilities=PATH ({ELICIT_HINT.format(model=model, domain=domain or 'D')})."
+                )
+            utilities_file = load_utilities_for(
+                utilities, model=model, domain=outcome_set_domain(domain) if domain else None,
+                allow_model_mismatch=mismatch_ok,
             )
-        utilities_file = load_utilities_for(
-            utilities, model=model, domain=outcome_set_domain(domain) if domain else None,
-            allow_model_mismatch=mismatch_ok,
-        )
-        entities = outcome_entities(domain or utilities_file.domain)
-    elif utilities:
-        logger.warning("-T utilities=%s is ignored: no contrast uses a utility arm.", utilities)
+            entities = outcome_entities(domain or utilities_file.domain)
+        elif utilities:
+            logger.warning("-T utilities=%s is ignored: no contrast uses a utility arm.", utilities)
 
     samples: list[Sample] = []
     for item in task_items:

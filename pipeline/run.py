@@ -44,6 +44,7 @@ from utility_gap.analysis.utilities_file import UtilitiesFile, summary
 from utility_gap.evals.judge_controls import judge_controls
 from utility_gap.evals.outcomes import load_outcomes
 from utility_gap.evals.preference import preference_ranking
+from utility_gap.evals.task_arguments import argument_error_message, argument_error_task
 from utility_gap.evals.task_items import load_task_items
 from utility_gap.evals.writing import essay, grant_abstract, incident_postmortem, translation
 from utility_gap.models.embedded import EMBEDDED_MODEL, embedded_model
@@ -366,7 +367,12 @@ def _elicit(plan: ElicitationPlan, out: Path) -> tuple[ElicitationResult, Utilit
 
 def _stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[Task]:
     with _ambient_model(config.subject):
-        return _build_stage23_tasks(config, utilities)
+        try:
+            return _build_stage23_tasks(config, utilities)
+        except ValueError as ex:
+            if argument_error_task(ex) is None:
+                raise
+            raise PipelineError(f"Stages 2-3: {argument_error_message(ex)}") from None
 
 
 def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[Task]:
