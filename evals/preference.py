@@ -14,7 +14,9 @@ order; `analysis/ranking.py` aggregates the answers and correlates them with a f
 
 from __future__ import annotations
 
+import math
 import random
+from typing import Any
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
@@ -61,6 +63,11 @@ def _max_tokens(value: int | None) -> int | None:
     return int(value)
 
 
+def _check_temperature(value: Any) -> None:
+    if not math.isfinite(float(value)) or float(value) < 0:
+        raise ValueError(f"-T temperature={value}: must be a number >= 0.")
+
+
 @task
 def preference_elicitation(
     domain: str = "demo",
@@ -94,6 +101,7 @@ def preference_elicitation(
             raise ValueError(f"-T k={k}: the number of draws per order must be at least 1.")
         if int(top_logprobs) < 2:
             raise ValueError(f"-T top_logprobs={top_logprobs}: need at least 2 (for A and B).")
+        _check_temperature(temperature)
         outcomes = load_outcomes(domain)
         by_id = {o.id: o for o in outcomes}
         chosen = resolve_pairs(outcomes, pairs, int(seed))
@@ -132,6 +140,7 @@ def preference_ranking(
             raise ValueError(f"-T subsets={subsets}: ask at least one subset.")
         if size < 2:
             raise ValueError(f"-T size={size}: a ranking needs at least 2 outcomes.")
+        _check_temperature(temperature)
         outcomes = load_outcomes(domain)
     size = min(size, len(outcomes))
     rng = random.Random(int(seed))

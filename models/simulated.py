@@ -78,6 +78,9 @@ from utility_gap.solvers.entity_prompts import split_donation_advice, split_read
 from utility_gap.solvers.framing_text import ARMS, identify_framing
 
 ROLES = ("chooser", "writer", "judge", "subject", "any")
+CHOOSING_ROLES = ("chooser", "subject", "any")  # answer forced choices and rankings
+WRITING_ROLES = ("writer", "subject", "any")
+JUDGING_ROLES = ("judge", "any")
 QUALITY_MARKER = "[sim-quality: {quality:+.4f}]"
 _QUALITY_RE = re.compile(r"\[sim-quality: ([+-]\d+\.\d+)\]")
 
@@ -463,9 +466,9 @@ class SimulatedModelAPI(ModelAPI):
         rng = np.random.default_rng(stable_hash(self.params.seed, prompt, self._seen[prompt]))
         last = input[-1].text if input else ""
         role = self.role
-        can_choose = role in ("chooser", "subject", "any")
-        can_write = role in ("writer", "subject", "any")
-        can_judge = role in ("judge", "any")
+        can_choose = role in CHOOSING_ROLES
+        can_write = role in WRITING_ROLES
+        can_judge = role in JUDGING_ROLES
 
         if can_choose and (options := split_forced_choice(last)) is not None:
             return self._choose(options, rng, bool(config.logprobs), max(1, config.num_choices or 1))

@@ -46,6 +46,7 @@ from utility_gap.analysis.utilities_file import (
 )
 from utility_gap.evals.outcomes import Outcome, load_outcomes
 from utility_gap.evals.preference import preference_elicitation
+from utility_gap.models.simulated import CHOOSING_ROLES
 
 
 class ElicitationError(RuntimeError):
@@ -83,6 +84,16 @@ class ElicitationPlan:
             raise ValueError(f"--budget {self.budget}: the training budget must be at least 1 pair.")
         if self.heldout is not None and self.heldout < 0:
             raise ValueError(f"--heldout {self.heldout}: cannot be negative.")
+        if not math.isfinite(self.temperature) or self.temperature < 0:
+            raise ValueError(f"--temperature {self.temperature}: must be a number >= 0 (default 1).")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ValueError(f"--max-connections {self.max_connections}: must be at least 1 (concurrent calls).")
+        role = self.model.split("/", 1)[1] if self.model.startswith("simulated/") else None
+        if role is not None and role not in CHOOSING_ROLES:
+            raise ValueError(
+                f"--model {self.model}: this simulated role does not answer forced choices, so every answer "
+                f"would be unparseable. Use one of {', '.join('simulated/' + r for r in CHOOSING_ROLES)}."
+            )
         if not 0.0 < self.start_share <= 1.0:
             raise ValueError(f"start_share={self.start_share}: must be in (0, 1].")
         if self.unparseable_policy not in UNPARSEABLE_POLICIES:

@@ -121,6 +121,8 @@ def validate(config: RunConfig) -> None:
     for name in ("items", "repeats", "draws", "k", "rounds", "max_tokens"):
         if getattr(preset, name) < 1:
             raise PipelineError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(preset, name)}).")
+    if config.max_connections is not None and config.max_connections < 1:
+        raise PipelineError(f"--max-connections {config.max_connections}: must be at least 1 (concurrent calls per model).")
     _check_writable(config.out)
     if not config.embedded:
         _check_model(config.subject, config.model_args, "--model")

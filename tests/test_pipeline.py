@@ -113,6 +113,8 @@ def test_interrupted_run_resumes_without_repeating_work(tmp_path: Path) -> None:
         (["--preset", "huge"], "Unknown preset 'huge'"),
         (["--domains", "planets"], "--domains"),
         (["--items", "31"], "--items 31"),
+        (["--max-connections", "0"], "--max-connections 0: must be at least 1"),
+        (["--max-connections", "-4"], "--max-connections -4: must be at least 1"),
     ],
 )
 def test_bad_arguments_fail_before_any_model_call(tmp_path: Path, capsys, args: list[str], message: str) -> None:

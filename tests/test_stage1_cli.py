@@ -43,3 +43,23 @@ def test_fit_on_empty_dir_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["fit", str(tmp_path), "--out", str(tmp_path / "u.json")]) == 2
     assert "no successful preference_elicitation logs" in capsys.readouterr().err
     assert not (tmp_path / "u.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--temperature", "-1"], "--temperature -1.0: must be a number >= 0"),
+        (["--max-connections", "0"], "--max-connections 0: must be at least 1"),
+        (["--max-connections", "-2"], "--max-connections -2: must be at least 1"),
+        (["--model", "simulated/writer"], "does not answer forced choices"),
+        (["--model", "simulated/judge"], "does not answer forced choices"),
+    ],
+)
+def test_bad_settings_fail_before_any_call(tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    out, call_log = tmp_path / "out", tmp_path / "calls"
+    base = {"--model": "simulated/chooser", "--domain": "demo", "--out": str(out)}
+    base.update(dict(zip(args[::2], args[1::2])))
+    argv = ["elicit", *[part for pair in base.items() for part in pair], "-M", f"call_log={call_log}"]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() and not call_log.exists()

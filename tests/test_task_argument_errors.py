@@ -99,3 +99,12 @@ def test_other_errors_still_reach_the_previous_hook(monkeypatch: pytest.MonkeyPa
     task_arguments.install_message_hook()  # idempotent: still one layer
     sys.excepthook(ValueError, bug, None)
     assert seen == [bug, bug]
+
+
+def test_negative_temperature_is_refused_by_the_stage1_tasks() -> None:
+    from utility_gap.evals.preference import preference_elicitation, preference_ranking
+
+    for build in (preference_elicitation, preference_ranking):
+        with pytest.raises(ValueError, match=r"-T temperature=-1: must be a number >= 0") as caught:
+            build(temperature=-1)
+        assert task_arguments.argument_error_task(caught.value) == build.__name__
