@@ -1,4 +1,8 @@
-"""`utility-gap report LOGDIR --out DIR`: Stage 4, logs -> tables, figures, report.md."""
+"""`utility-gap report LOGDIR --out DIR`: Stage 4, logs -> tables, figures, report.md.
+
+`utility-gap report --table FILE --map ... --out DIR` writes the same report from a table
+of judged pairs made elsewhere (analysis/pairs_table.py).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from typing import Any
 from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS
 from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import FLAGS, FrameError
-from utility_gap.analysis.report import ReportError, ReportSettings, write_report
+from utility_gap.analysis.pairs_table import DEFAULT_CONTRAST, ColumnMapping, read_pairs_table
+from utility_gap.analysis.report import ReportError, ReportSettings, write_report, write_table_report
 from utility_gap.analysis.report.settings import INTERVALS
+from utility_gap.analysis.structured_files import read_mapping_file
 from utility_gap.analysis.win_rates import FAMILIES
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
 
@@ -85,21 +91,69 @@ def add_statistics_arguments(parser: argparse.ArgumentParser) -> None:
 
 def statistics_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The `ReportSettings` fields the statistics flags set explicitly (flags left out are absent)."""
-    given = {
-        "interval": args.interval,
-        "alternatives": args.one_sided,
-        "family": args.family,
-        "bootstrap": args.bootstrap,
-        "n_boot": args.bootstrap_replicates,
-        "seed": args.seed,
-        "min_levels": args.min_levels,
-        "net_ci": args.net_ci,
+    flags = {
+        "interval": "interval", "alternatives": "one_sided", "family": "family", "bootstrap": "bootstrap",
+        "n_boot": "bootstrap_replicates", "seed": "seed", "min_levels": "min_levels", "net_ci": "net_ci",
     }
+    # getattr: a Namespace built by hand (tests, other callers) may leave these flags out
+    given = {field: getattr(args, flag, None) for field, flag in flags.items()}
     return {k: v for k, v in given.items() if v is not None}
 
 
+def _values(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _column_map(value: str) -> dict[str, str]:
+    """`model=llm,task=writing_task,winner=preferred` -> {"model": "llm", ...}."""
+    pairs = {}
+    for part in (p.strip() for p in value.split(",") if p.strip()):
+        key, sep, column = part.partition("=")
+        if not sep or not key.strip() or not column.strip():
+            raise argparse.ArgumentTypeError(f"'{part}' is not KEY=COLUMN (e.g. model=llm)")
+        pairs[key.strip()] = column.strip()
+    return pairs
+
+
+def add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    """A judged-pairs table instead of LOGDIR (docs/analysis.md, 'A judged-pairs table as input')."""
+    group = parser.add_argument_group("a judged-pairs table instead of LOGDIR")
+    group.add_argument("--table", type=Path, default=None, metavar="FILE",
+                       help="CSV, TSV or Parquet file with one judged pair per row")
+    group.add_argument("--map", type=_column_map, default=None, metavar="KEY=COLUMN,...",
+                       help="which column holds what: model, task, winner (required); contrast, item, pair_id, "
+                       "arm_a, arm_b, domain, utility_a, utility_b, flag_empty, flag_truncated, flag_refusal, "
+                       "flag_leak (optional)")
+    group.add_argument("--mapping", type=Path, default=None, metavar="FILE",
+                       help="the same mapping (and the value lists) as a YAML/JSON file; flags given too override it")
+    group.add_argument("--a-wins", type=_values, default=None, metavar="VALUES",
+                       help="winner values meaning side a won (default 'a')")
+    group.add_argument("--b-wins", type=_values, default=None, metavar="VALUES",
+                       help="winner values meaning side b won (default 'b')")
+    group.add_argument("--tie", type=_values, default=None, metavar="VALUES", help="winner values meaning a tie (default 'tie')")
+    group.add_argument("--unresolved", type=_values, default=None, metavar="VALUES",
+                       help="winner values meaning no verdict (counted, not analysed); an empty cell always is")
+    group.add_argument("--contrast-name", default=None, metavar="NAME",
+                       help=f"contrast of every pair when no contrast column is mapped (default {DEFAULT_CONTRAST})")
+
+
+TABLE_FLAGS = ("map", "mapping", "a_wins", "b_wins", "tie", "unresolved", "contrast_name")
+
+
+def table_mapping(args: argparse.Namespace) -> ColumnMapping:
+    """The column mapping from --mapping FILE, then --map and the value flags on top."""
+    mapping_file = getattr(args, "mapping", None)
+    spec: dict[str, Any] = read_mapping_file(mapping_file, "--mapping") if mapping_file else {}
+    spec.update(getattr(args, "map", None) or {})
+    for key in ("a_wins", "b_wins", "tie", "unresolved", "contrast_name"):
+        if getattr(args, key, None) is not None:
+            spec[key] = getattr(args, key)
+    return ColumnMapping.from_dict(spec, "--map/--mapping")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdir", metavar="LOGDIR", help="directory of Inspect logs (searched recursively)")
+    parser.add_argument("logdir", metavar="LOGDIR", nargs="?", default=None,
+                        help="directory of Inspect logs (searched recursively); or give --table")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder to write (replaced atomically)")
     parser.add_argument(
         "--exclude-flags",
@@ -115,12 +169,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--utilities", type=Path, default=None, metavar="DIR", help="folder of utilities files (Stage 1)")
     parser.add_argument("--scorer", default=None, help="pairwise score to use when logs were re-judged (e.g. judge_panel1)")
     add_statistics_arguments(parser)
+    add_table_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from utility_gap.pipeline.errors import CommandError
 
-    if not Path(args.logdir).exists():
+    table_path = getattr(args, "table", None)
+    if (args.logdir is None) == (table_path is None):
+        raise CommandError("give either LOGDIR (a directory of Inspect logs) or --table FILE (a judged-pairs table).")
+    table_only = [f"--{name.replace('_', '-')}" for name in TABLE_FLAGS if getattr(args, name, None) is not None]
+    if table_path is None and table_only:
+        raise CommandError(f"{', '.join(table_only)} describe a --table input; with LOGDIR leave them out.")
+    if args.logdir is not None and not Path(args.logdir).exists():
         raise CommandError(f"LOGDIR '{args.logdir}' does not exist; pass the directory `inspect eval --log-dir` wrote to.")
     try:
         settings = ReportSettings(
@@ -131,7 +192,11 @@ def run(args: argparse.Namespace) -> int:
             utilities_dir=args.utilities,
             **statistics_settings(args),
         )
-        path = write_report(args.logdir, args.out, settings)
+        if table_path is not None:
+            table = read_pairs_table(table_path, table_mapping(args))
+            path = write_table_report(table, args.out, settings)
+        else:
+            path = write_report(args.logdir, args.out, settings)
     except (FrameError, ReportError, StatisticsInputError) as ex:
         raise CommandError(str(ex)) from None
     print(f"Report written: {path}")

@@ -17,6 +17,7 @@ their tables, figures and words, one module per family of sections:
 - `result_sections`: win rates per cell, aggregates, dose-response, rubric scores;
 - `judge_sections`: judge diagnostics, agreement, judge controls, chrF;
 - `stage1_sections`: elicitation diagnostics and method agreement;
+- `table_sections`: a judged-pairs table input (`--table`): mapping and unresolved pairs;
 - `summary_sections`: findings and "What the data cannot support" (printed first);
 - `writer`: section order, staging folder and atomic swap (`write_report`).
 """
@@ -30,7 +31,7 @@ from utility_gap.analysis.report.settings import (
     ReportError,
     ReportSettings,
 )
-from utility_gap.analysis.report.writer import BODY_SECTIONS, REPORT_FILE, write_report
+from utility_gap.analysis.report.writer import BODY_SECTIONS, REPORT_FILE, write_report, write_table_report
 
 __all__ = [
     "BODY_SECTIONS",
@@ -45,4 +46,5 @@ __all__ = [
     "judge_diagnostics",
     "markdown_table",
     "write_report",
+    "write_table_report",
 ]

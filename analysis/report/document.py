@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from utility_gap.analysis.frames import Frames
+from utility_gap.analysis.pairs_table import PairsTable
 from utility_gap.analysis.report.settings import CONTRAST_ORDER, ReportSettings
 
 MAX_TABLE_ROWS = 60  # longer tables are cut in report.md (the CSV has every row)
@@ -97,6 +98,8 @@ class ReportContext:
 
     `kept` is the judged-pairs frame after exclusions (set by the exclusions section);
     `results` holds tables later sections reuse, by name ("win_rates", "aggregate").
+    `table` is set when the pairs come from a table (`utility-gap report --table`), not
+    logs: then `log_dir` is the table's path and there are no judge or control frames.
     """
 
     frames: Frames
@@ -104,6 +107,7 @@ class ReportContext:
     settings: ReportSettings
     kept: pd.DataFrame | None = None
     results: dict[str, pd.DataFrame] = field(default_factory=dict)
+    table: PairsTable | None = None
 
     @property
     def analysed(self) -> pd.DataFrame:

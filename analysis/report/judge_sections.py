@@ -19,6 +19,13 @@ from utility_gap.analysis.report.settings import MIN_DECISIVE
 def judges_section(doc: ReportDocument, ctx: ReportContext) -> None:
     frames, kept, settings = ctx.frames, ctx.analysed, ctx.settings
     doc.add("## Judges")
+    if ctx.table is not None:
+        doc.add(
+            "The pairs come from a table with one verdict per pair, so the panel checks (missing answers, order "
+            "consistency, position bias, agreement between judges, judge-control accuracy) are unavailable. "
+            "Run the panel through `inspect eval` to get them."
+        )
+        return
     excluded = set(frames.pairs["pair_key"]) - set(kept["pair_key"])
     verdicts = frames.verdicts[~frames.verdicts["pair_key"].isin(excluded)]
     if verdicts.empty:

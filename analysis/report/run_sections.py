@@ -11,10 +11,28 @@ import pandas as pd
 
 from utility_gap.analysis.frames import FLAGS
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, compact, ordered_contrasts
+from utility_gap.analysis.report.settings import ReportSettings
 from utility_gap.analysis.win_rates import exclude_flagged
 
 
+def settings_lines(settings: ReportSettings) -> list[str]:
+    """The settings that produced the numbers, as report lines (every ReportSettings field)."""
+    return [
+        f"- Exclusion flags applied: {', '.join(settings.exclude_flags) or 'none'}; "
+        f"equivalence margin ±{settings.margin}; alpha {settings.alpha}; power target {settings.power:.0%}; "
+        f"bootstrap {settings.n_boot} replicates (seed {settings.seed})"
+        + (f"; pairwise scorer `{settings.scorer}`" if settings.scorer else ""),
+        f"- Statistical conventions: per-cell interval {settings.interval}; tests "
+        + (", ".join(f"{c} {side}" for c, side in settings.alternatives) + ", others two-sided"
+           if settings.alternatives else "two-sided")
+        + f"; Holm family {settings.family}; aggregate bootstrap {settings.bootstrap} (intervals withheld below "
+        f"{settings.min_levels} levels per resampled factor); net-score interval {settings.net_ci}",
+    ]
+
+
 def what_was_run_section(doc: ReportDocument, ctx: ReportContext) -> None:
+    if ctx.table is not None:  # a table input: table_sections says what was analysed
+        return
     frames, log_dir, settings = ctx.frames, ctx.log_dir, ctx.settings
     pairs = frames.pairs
     judges = sorted(frames.verdicts["judge"].unique()) if len(frames.verdicts) else []
@@ -29,15 +47,7 @@ def what_was_run_section(doc: ReportDocument, ctx: ReportContext) -> None:
         f"- Judged pairs read: {len(pairs)}"
         f" ({sum(x.n_no_verdict for x in frames.logs)} more with no panel verdict: every judge unparseable;"
         f" {sum(x.n_unscored for x in frames.logs)} unscored)",
-        f"- Exclusion flags applied: {', '.join(settings.exclude_flags) or 'none'}; "
-        f"equivalence margin ±{settings.margin}; alpha {settings.alpha}; power target {settings.power:.0%}; "
-        f"bootstrap {settings.n_boot} replicates (seed {settings.seed})"
-        + (f"; pairwise scorer `{settings.scorer}`" if settings.scorer else ""),
-        f"- Statistical conventions: per-cell interval {settings.interval}; tests "
-        + (", ".join(f"{c} {side}" for c, side in settings.alternatives) + ", others two-sided"
-           if settings.alternatives else "two-sided")
-        + f"; Holm family {settings.family}; aggregate bootstrap {settings.bootstrap} (intervals withheld below "
-        f"{settings.min_levels} levels per resampled factor); net-score interval {settings.net_ci}",
+        *settings_lines(settings),
     )
     logs = pd.DataFrame(
         [
@@ -78,7 +88,7 @@ def exclusions_section(doc: ReportDocument, ctx: ReportContext) -> None:
     if frames.skipped:
         skipped = pd.DataFrame([vars(s) for s in frames.skipped]).drop(columns=["path"])
         doc.table("skipped_logs", skipped, caption=f"{len(skipped)} log(s) in the directory were not used:")
-    else:
+    elif ctx.table is None:
         doc.add("No log in the directory was skipped.")
     partial = [s for s in frames.logs if s.partial]
     if partial:

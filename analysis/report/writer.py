@@ -26,7 +26,15 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from utility_gap.analysis.frames import Frames, read_frames
+from utility_gap.analysis.frames import (
+    CONTROLS_SCHEMA,
+    JUDGE_VERDICTS_SCHEMA,
+    OUTPUTS_SCHEMA,
+    Frames,
+    read_frames,
+    typed_frame,
+)
+from utility_gap.analysis.pairs_table import PairsTable
 from utility_gap.analysis.report.document import ReportContext, ReportDocument
 from utility_gap.analysis.report.judge_sections import chrf_section, judges_section
 from utility_gap.analysis.report.result_sections import (
@@ -39,6 +47,7 @@ from utility_gap.analysis.report.run_sections import exclusions_section, what_wa
 from utility_gap.analysis.report.settings import ReportError, ReportSettings
 from utility_gap.analysis.report.stage1_sections import utilities_section
 from utility_gap.analysis.report.summary_sections import data_cautions_section, findings
+from utility_gap.analysis.report.table_sections import table_input_section
 
 REPORT_FILE = "report.md"
 MARKER_FILE = ".utility-gap-report.json"
@@ -48,6 +57,7 @@ Section = Callable[[ReportDocument, ReportContext], None]
 
 BODY_SECTIONS: tuple[Section, ...] = (
     what_was_run_section,
+    table_input_section,  # only for a table input (--table): the mapping and the unresolved pairs
     exclusions_section,  # sets ctx.kept, which every later section analyses
     win_rates_section,
     aggregates_section,
@@ -111,16 +121,44 @@ def write_report(log_dir: str | Path, out_dir: str | Path, settings: ReportSetti
     """
     log_dir, out_dir = Path(log_dir), Path(out_dir).resolve()
     _check_target(out_dir)
+    _check_utilities(settings)
+    frames = read_frames(log_dir, scorer=settings.scorer)
+    return _write(frames, log_dir, out_dir, settings)
+
+
+def write_table_report(table: PairsTable, out_dir: str | Path, settings: ReportSettings = ReportSettings()) -> Path:
+    """The same report from a judged-pairs table (`analysis.pairs_table.read_pairs_table`).
+
+    There are no judge-verdict, rubric or control frames (empty, of the right schema);
+    the report says the panel checks are unavailable and prints the table's mapping and
+    its unresolved pairs.
+    """
+    out_dir = Path(out_dir).resolve()
+    _check_target(out_dir)
+    _check_utilities(settings)
+    frames = Frames(
+        pairs=table.pairs,
+        verdicts=typed_frame([], JUDGE_VERDICTS_SCHEMA),
+        outputs=typed_frame([], OUTPUTS_SCHEMA),
+        controls=typed_frame([], CONTROLS_SCHEMA),
+    )
+    return _write(frames, table.path, out_dir, settings, table)
+
+
+def _check_utilities(settings: ReportSettings) -> None:
     if settings.utilities_dir is not None and not Path(settings.utilities_dir).is_dir():
         raise ReportError(f"--utilities {settings.utilities_dir} is not a directory of utilities files.")
-    frames = read_frames(log_dir, scorer=settings.scorer)
+
+
+def _write(frames: Frames, log_dir: Path, out_dir: Path, settings: ReportSettings, table: PairsTable | None = None) -> Path:
+    """Build the report of `frames` in a staging folder and swap it in (log_dir: the source shown)."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the report is an ordinary folder
     try:
-        _build(frames, log_dir, staging, settings)
+        _build(frames, log_dir, staging, settings, table)
         _swap(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -140,12 +178,12 @@ def _swap(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _build(frames: Frames, log_dir: Path, root: Path, settings: ReportSettings) -> None:
+def _build(frames: Frames, log_dir: Path, root: Path, settings: ReportSettings, table: PairsTable | None = None) -> None:
     doc = ReportDocument(root=root)
     (root / "tables").mkdir()
     (root / "figures").mkdir()
     body = ReportDocument(root=root, tables=doc.tables, figures=doc.figures, cautions=doc.cautions)
-    ctx = ReportContext(frames=frames, log_dir=log_dir, settings=settings)
+    ctx = ReportContext(frames=frames, log_dir=log_dir, settings=settings, table=table)
     for section in BODY_SECTIONS:
         section(body, ctx)
 
