@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from utility_gap.evals.outcomes import OutcomeSetError
     from utility_gap.pipeline.errors import CommandError
+    from utility_gap.pipeline.study_lock import StudyFolderBusy, study_lock
 
     plan = ElicitationPlan(
         model=args.model,
@@ -63,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         plan.validate()  # before any model call
-        result, uf, path = elicit_utilities(plan, args.out)
-    except (OutcomeSetError, ValueError, ElicitationError) as ex:
+        with study_lock(args.out):  # one writer per folder, as for `utility-gap run`
+            result, uf, path = elicit_utilities(plan, args.out)
+    except (OutcomeSetError, ValueError, ElicitationError, StudyFolderBusy) as ex:
         raise CommandError(str(ex)) from None
     rounds = f"rounds: {result.rounds_run} run, {result.rounds_reused} resumed from logs"
     print(summary(uf, path, rounds, result.calls))

@@ -66,12 +66,13 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from utility_gap.pipeline.run import PipelineError, format_plan, plan, run as run_pipeline, validate
+    from utility_gap.pipeline.run import PipelineError, check_settings, format_plan, plan, run as run_pipeline, validate
 
     config = config_from_args(args)
     try:
         validate(config)
         if args.dry_run:
+            check_settings(config)
             print(format_plan(config, plan(config)))
             return 0
         if config.judges and len(config.judges) < config.preset.judges:

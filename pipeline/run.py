@@ -8,6 +8,11 @@ Layout of `--out DIR`:
                                      judge controls
     DIR/utilities/                   a utilities file per (model, domain)
     DIR/report/                      the Stage 4 report
+    DIR/study.json                   the study's settings (`study_file.py`)
+    DIR/.utility-gap.lock            held while a run writes (`study_lock.py`)
+
+One folder is one study: a run holds the folder's lock (a second run refuses to start)
+and must have the settings the study file records (a changed setting is refused).
 
 Resuming: Stage 1 skips rounds whose logs finished; the eval set reuses every finished
 sample of an interrupted eval (Inspect's eval-set retry semantics), so a rerun of the
@@ -49,6 +54,8 @@ from utility_gap.evals.task_items import load_task_items
 from utility_gap.evals.writing import essay, grant_abstract, incident_postmortem, translation
 from utility_gap.models.embedded import EMBEDDED_MODEL, embedded_model
 from utility_gap.pipeline.presets import WRITING_TASKS, Preset
+from utility_gap.pipeline.study_file import StudyMismatch, check_study, record_study, study_settings
+from utility_gap.pipeline.study_lock import StudyFolderBusy, study_lock
 from utility_gap.solvers.contrasts import parse_contrasts
 
 
@@ -262,8 +269,34 @@ def _say(message: str) -> None:
 
 
 def run(config: RunConfig) -> Path:
-    """Run or resume every stage; returns the report's path."""
+    """Run or resume every stage, holding the study folder; returns the report's path."""
     validate(config)
+    with _hold_study(config):
+        return _run_stages(config)
+
+
+def check_settings(config: RunConfig) -> None:
+    """Refuse settings that differ from the study `--out` holds (read-only; for --dry-run)."""
+    try:
+        check_study(config.out, study_settings(config))
+    except StudyMismatch as ex:
+        raise PipelineError(str(ex)) from None
+
+
+@contextlib.contextmanager
+def _hold_study(config: RunConfig) -> Iterator[None]:
+    """One run at a time in `--out`, and only with the settings its study file records."""
+    try:
+        with study_lock(config.out):
+            note = record_study(config.out, study_settings(config))
+            if note:
+                _say(note)
+            yield
+    except (StudyFolderBusy, StudyMismatch) as ex:
+        raise PipelineError(str(ex)) from None
+
+
+def _run_stages(config: RunConfig) -> Path:
     p = config.preset
     logs = config.out / "logs"
     max_connections = config.max_connections or (1 if config.embedded else None)

@@ -1,0 +1,252 @@
+"""The study file: one output folder is one study, with one set of settings.
+
+`utility-gap run --out DIR` resumes whatever DIR holds. If a rerun could change the
+settings, its logs would be mixed with the first run's in one report (more items,
+other repeats, another judge's verdicts counted as more pairs of the same study). So
+the first run records its settings in `DIR/study.json`, and every later run into DIR
+must have the same settings or is refused, before any model call, with each changed
+setting, its old and new value, and the two ways out (the same settings, or a new
+`--out`).
+
+Schema (`utility-gap/study/v1`), one JSON object written atomically:
+
+    {"schema": "utility-gap/study/v1",
+     "created": "<ISO 8601 UTC, when the study was started>",
+     "settings": {
+        "model": str,                 # model under test (the embedded model's name if none given)
+        "model_args": {str: any},     # -M KEY=VALUE, without credentials
+        "judges": [str],              # --judge, in panel order ([]: the model under test judges)
+        "judge_args": {str: any},     # -J KEY=VALUE, without credentials
+        "seed": int,
+        "preset": str,
+        "domains": [str], "tasks": [str],   # sorted: their order changes nothing
+        "contrasts": [str],           # as given: the order is part of each writing eval's arguments
+        "items": int, "repeats": int, "draws": int, "k": int, "rounds": int,
+        "budget": int | null, "ranking_subsets": int, "ranking_size": int,
+        "controls": int | null, "max_tokens": int, "choice_max_tokens": int | null,
+        "judge_max_tokens": int | null}}
+
+Recorded: every setting that changes what is generated or judged, and every model
+argument: Inspect's eval set names each eval by its task arguments, models and model
+arguments, so a rerun with another `-M`/`-J` value (even `-M latency`) would start new
+evals beside the old ones instead of resuming them. Not recorded, and free to change
+between runs: how the run is shown (`--display`) and how fast it goes
+(`--max-connections`, which Inspect leaves out of an eval's identity), and credentials
+(`CREDENTIAL_ARGS`, never written to disk).
+
+Adding a judge or a contrast to a finished study is refused like any other change:
+the report would otherwise pool two panels (or two designs) as if they were one. Run
+the addition into a new `--out` and compare the two reports.
+
+A folder with logs but no study file was made before study files existed: its
+settings cannot be checked, so the current ones are recorded and a note says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from utility_gap.pipeline.run import RunConfig
+
+STUDY_FILE = "study.json"
+SCHEMA = "utility-gap/study/v1"
+
+# Model arguments never recorded: credentials (Inspect leaves them out of an eval's identity too).
+CREDENTIAL_ARGS: frozenset[str] = frozenset({"api_key"})
+CREDENTIAL_PREFIXES: tuple[str, ...] = ("aws_",)
+
+# How each setting is named on the command line, for the refusal message.
+_FLAGS = {
+    "model": "--model",
+    "judges": "--judge",
+    "seed": "--seed",
+    "preset": "--preset",
+    "domains": "--domains",
+    "tasks": "--tasks",
+    "contrasts": "--contrasts",
+    "items": "--items",
+    "repeats": "--repeats",
+    "draws": "--draws",
+    "k": "--k",
+    "max_tokens": "--max-tokens",
+}
+_UNSET = "(not set)"
+
+
+class StudyMismatch(ValueError):
+    """The folder holds a study with other settings (or an unreadable study file)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One setting that differs between the study file and this run."""
+
+    setting: str  # as named on the command line, e.g. "--items" or "-J judge_sd"
+    old: Any
+    new: Any
+
+    def line(self) -> str:
+        return f"  {self.setting}: {_show(self.old)} (recorded) -> {_show(self.new)} (this run)"
+
+
+def study_settings(config: RunConfig) -> dict[str, Any]:
+    """The settings of a run that decide what it generates and judges."""
+    p = config.preset
+    return {
+        "model": config.subject,
+        "model_args": _recorded_args(config.model_args),
+        "judges": list(config.judges),
+        "judge_args": _recorded_args(config.judge_args),
+        "seed": config.seed,
+        "preset": p.name,
+        "domains": sorted(p.domains),
+        "tasks": sorted(p.tasks),
+        "contrasts": list(p.contrasts),
+        "items": p.items,
+        "repeats": p.repeats,
+        "draws": p.draws,
+        "k": p.k,
+        "rounds": p.rounds,
+        "budget": p.budget,
+        "ranking_subsets": p.ranking_subsets,
+        "ranking_size": p.ranking_size,
+        "controls": p.controls,
+        "max_tokens": p.max_tokens,
+        "choice_max_tokens": p.choice_max_tokens,
+        "judge_max_tokens": p.judge_max_tokens,
+    }
+
+
+def _recorded_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: _jsonable(v)
+        for k, v in sorted(args.items())
+        if k not in CREDENTIAL_ARGS and not k.startswith(CREDENTIAL_PREFIXES)
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """A value as it reads back from JSON, so a recorded value compares equal to a new one."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def study_path(out: str | os.PathLike[str]) -> Path:
+    return Path(out) / STUDY_FILE
+
+
+def read_study(out: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The recorded settings, or None when the folder has no study file."""
+    path = study_path(out)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as ex:
+        raise StudyMismatch(
+            f"{path} cannot be read ({ex}). It records the settings of the study in {Path(out)}; restore it, "
+            "or pass a new --out for a new study."
+        ) from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("settings"), dict):
+        raise StudyMismatch(
+            f"{path} is not a utility-gap study file (expected an object with schema '{SCHEMA}' and 'settings'). "
+            "Restore it, or pass a new --out for a new study."
+        )
+    return dict(data["settings"])
+
+
+def changes(recorded: dict[str, Any], current: dict[str, Any]) -> list[Change]:
+    """Every setting whose value differs, model and judge arguments one key at a time."""
+    found: list[Change] = []
+    for name in list(current) + [n for n in recorded if n not in current]:
+        old, new = recorded.get(name, _UNSET), _jsonable(current.get(name, _UNSET))
+        if name in ("model_args", "judge_args") and isinstance(old, dict) and isinstance(new, dict):
+            flag = "-M" if name == "model_args" else "-J"
+            for key in list(new) + [k for k in old if k not in new]:
+                if old.get(key, _UNSET) != new.get(key, _UNSET):
+                    found.append(Change(f"{flag} {key}", old.get(key, _UNSET), new.get(key, _UNSET)))
+        elif old != new:
+            found.append(Change(_FLAGS.get(name, f"preset setting '{name}'"), old, new))
+    return found
+
+
+def check_study(out: str | os.PathLike[str], current: dict[str, Any]) -> None:
+    """Refuse (StudyMismatch) when the folder's study has other settings; writes nothing."""
+    recorded = read_study(out)
+    if recorded is None:
+        return
+    found = changes(recorded, current)
+    if found:
+        raise StudyMismatch(_mismatch_message(Path(out), found))
+
+
+def record_study(out: str | os.PathLike[str], current: dict[str, Any]) -> str | None:
+    """Check the settings and write the study file if the folder has none.
+
+    Returns a note for the user when an older folder's settings could not be checked.
+    Call it while holding the folder's lock (`study_lock`).
+    """
+    check_study(out, current)
+    if read_study(out) is not None:
+        return None
+    logs = Path(out) / "logs"
+    legacy = logs.is_dir() and any(logs.iterdir())
+    write_study(out, current)
+    if legacy:
+        return (
+            f"{Path(out)} holds logs from before study files existed, so their settings could not be checked; "
+            f"this run's settings are now recorded in {study_path(out)}."
+        )
+    return None
+
+
+def write_study(out: str | os.PathLike[str], current: dict[str, Any]) -> Path:
+    """Write the study file atomically (a temporary file renamed over it)."""
+    path = study_path(out)
+    document = {
+        "schema": SCHEMA,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "settings": _jsonable(current),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{STUDY_FILE}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, sort_keys=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; follow the umask like any file
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _mismatch_message(out: Path, found: list[Change]) -> str:
+    return "\n".join(
+        [
+            f"--out {out} holds a study with other settings ({study_path(out)}); one folder is one study, "
+            f"and mixing the two would pool their logs in one report. Changed setting{'s' if len(found) > 1 else ''}:",
+            *[change.line() for change in found],
+            "Either rerun with the recorded settings (to resume or finish that study), or pass a new --out "
+            "for a study with these settings.",
+        ]
+    )
+
+
+def _show(value: Any) -> str:
+    if value == _UNSET:
+        return _UNSET
+    if isinstance(value, list):
+        return ",".join(map(str, value)) if value else "(none)"
+    return json.dumps(value) if not isinstance(value, str) else value
