@@ -78,7 +78,8 @@ def agreement_stats(first: Sequence[str], second: Sequence[str], alpha: float = 
     expected = (table.sum(axis=1) @ table.sum(axis=0)) / n**2
     if expected >= 1:  # both gave one and the same answer throughout: kappa is undefined
         return row
-    result = cohens_kappa(table)
+    with np.errstate(invalid="ignore", divide="ignore"):  # its z test divides by 0 when one side never varies
+        result = cohens_kappa(table)
     z = norm.isf(alpha / 2)
     row.update(kappa=float(result.kappa), kappa_ci_low=float(result.kappa - z * result.std_kappa),
                kappa_ci_high=float(result.kappa + z * result.std_kappa))
@@ -190,9 +191,10 @@ def human_majority(ratings: pd.DataFrame) -> pd.DataFrame:
     counts = counts.reindex(columns=list(VERDICTS), fill_value=0)
     top = counts.max(axis=1)
     unique = (counts.eq(top, axis=0)).sum(axis=1) == 1
-    majority = counts.idxmax(axis=1).where(unique, None)
-    return pd.DataFrame({"pair_key": counts.index, "n_raters": counts.sum(axis=1).to_numpy(),
-                         "majority": majority.to_numpy()}).reset_index(drop=True)
+    majority = [v if ok else None for v, ok in zip(counts.idxmax(axis=1), unique)]
+    frame = pd.DataFrame({"pair_key": counts.index.to_numpy(), "n_raters": counts.sum(axis=1).to_numpy(),
+                          "majority": pd.Series(majority, dtype=object)})
+    return frame
 
 
 def panel_accuracy(
@@ -202,7 +204,8 @@ def panel_accuracy(
 
     Columns: `by`, `n_rated` (pairs with a rating), `n_split` (no unique human
     plurality; left out), `n` (pairs with a majority), `n_correct`, `accuracy` (panel
-    winner == majority, ties included), `ci_low/high`; `n_decisive` (both the panel and
+    winner == majority, ties included), `ci_low/high`, `kappa`, `kappa_ci_low/high`
+    (Cohen's kappa of panel and majority); `n_decisive` (both the panel and
     the majority chose a side), `direction_accuracy` (same side among those),
     `direction_ci_low/high`.
     """
@@ -218,8 +221,11 @@ def panel_accuracy(
         kd = int((decisive["majority"] == decisive["winner"]).sum())
         (low,), (high,) = clopper_pearson(k, len(has), 1 - alpha)
         (dlow,), (dhigh,) = clopper_pearson(kd, len(decisive), 1 - alpha)
+        kappa = agreement_stats(has["winner"], has["majority"], alpha)
         rows.append({**key, "n_rated": len(group), "n_split": len(group) - len(has), "n": len(has), "n_correct": k,
                      "accuracy": k / len(has) if len(has) else np.nan, "ci_low": low, "ci_high": high,
+                     "kappa": kappa["kappa"], "kappa_ci_low": kappa["kappa_ci_low"],
+                     "kappa_ci_high": kappa["kappa_ci_high"],
                      "n_decisive": len(decisive), "direction_accuracy": kd / len(decisive) if len(decisive) else np.nan,
                      "direction_ci_low": dlow, "direction_ci_high": dhigh})
     return pd.DataFrame(rows)

@@ -183,7 +183,7 @@ def read_ratings(paths: Sequence[str | os.PathLike[str]]) -> Ratings:
     for path in paths:
         for number, record in iter_ratings(path):
             rows.append({**{c: record.get(c) for c in RATING_COLUMNS[:-2]}, "file": str(path), "line": number,
-                         "_scores": record.get("scores")})
+                         "given_scores": record.get("scores")})
     if not rows:
         raise RatingsError(f"No ratings in {', '.join(map(str, paths)) or '(no files)'}: nothing to compare with the panel.")
     frame = pd.DataFrame(rows)
@@ -193,7 +193,7 @@ def read_ratings(paths: Sequence[str | os.PathLike[str]]) -> Ratings:
     score_rows = [
         {"rater": row.rater, "pair_key": row.pair_key, "side": side, "criterion": str(criterion), "score": float(score)}
         for row in last.itertuples()
-        for side, values in (row._scores or {}).items()
+        for side, values in (row.given_scores or {}).items()
         for criterion, score in values.items()
     ]
     verdicts = last[list(RATING_COLUMNS)].reset_index(drop=True)

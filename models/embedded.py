@@ -100,8 +100,12 @@ class EmbeddedServer:
             return ""
 
 
-def _die_with_parent() -> None:
-    """In the child: ask Linux to SIGTERM the server if our process dies, even by SIGKILL."""
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM the calling process when its parent dies, even by SIGKILL.
+
+    Run in a child (as `preexec_fn`) it ties a server to the process that started it;
+    `utility-gap rate` calls it on itself for the same reason.
+    """
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -141,7 +145,7 @@ def start_embedded_server(
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     server = EmbeddedServer(process=process, port=port, log_path=log_path, _log_file=log_file)
     try:

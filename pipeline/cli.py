@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "elicit": "Stage 1: elicit preferences in rounds and fit a utilities file.",
     "fit": "Stage 1: refit a utilities file from existing elicitation logs.",
     "report": "Stage 4: turn a log directory into tables, figures and a Markdown report.",
+    "rate": "Rate judged pairs blind in a local web page, to check the panel against people.",
     "plan-power": "Plan items x repeats for a smallest effect of interest.",
     "tasks": "List the Inspect tasks this package registers (utility_gap/<task>).",
     "serve": "Start the embedded default model (SmolLM2-135M) on a loopback port.",

@@ -170,6 +170,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scorer", default=None, help="pairwise score to use when logs were re-judged (e.g. judge_panel1)")
     add_statistics_arguments(parser)
     add_table_arguments(parser)
+    parser.add_argument(
+        "--ratings", type=Path, nargs="+", default=(), metavar="RATINGS",
+        help="human ratings files from `utility-gap rate` (one per rater): the panel is compared with people",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -191,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
             scorer=args.scorer,
             utilities_dir=args.utilities,
             **statistics_settings(args),
+            ratings=tuple(args.ratings),
         )
         if table_path is not None:
             table = read_pairs_table(table_path, table_mapping(args))

@@ -39,6 +39,7 @@ class ReportSettings:
     seed: int = 0
     scorer: str | None = None
     utilities_dir: Path | None = None
+    ratings: tuple[Path, ...] = ()  # human ratings files (`utility-gap rate`), compared with the panel
     # statistical conventions (#10): every one is an option, the default is the suite's
     interval: str = "clopper-pearson"  # per-cell interval shown and drawn; both are in the CSV
     alternatives: tuple[tuple[str, str], ...] = ()  # (contrast, "greater" | "less"); others two-sided

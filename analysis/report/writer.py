@@ -36,6 +36,7 @@ from utility_gap.analysis.frames import (
 )
 from utility_gap.analysis.pairs_table import PairsTable
 from utility_gap.analysis.report.document import ReportContext, ReportDocument
+from utility_gap.analysis.report.human_sections import human_section
 from utility_gap.analysis.report.judge_sections import chrf_section, judges_section
 from utility_gap.analysis.report.result_sections import (
     aggregates_section,
@@ -65,6 +66,7 @@ BODY_SECTIONS: tuple[Section, ...] = (
     chrf_section,
     rubric_section,
     judges_section,
+    human_section,  # the panel against people (--ratings)
     utilities_section,
     data_cautions_section,  # last: it reads the tables the others made
 )
