@@ -9,6 +9,7 @@ where the rater stopped; give each rater a file of their own.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from utility_gap.analysis.frames import FLAGS, FrameError
@@ -76,6 +77,7 @@ def _rater(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     from utility_gap.pipeline.rating_server import RatingSession, serve
 
+    parent = os.getppid()  # before the slow part, so a parent that dies meanwhile is noticed
     if not Path(args.logdir).exists():
         raise CommandError(f"LOGDIR '{args.logdir}' does not exist; pass the directory `inspect eval --log-dir` wrote to.")
     if args.out.is_dir():
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Open {url} in a browser. Stop with Ctrl-C (every rating is already saved).", flush=True)
 
     try:
-        serve(session, args.port, ready)
+        serve(session, args.port, ready, parent)
     except KeyboardInterrupt:
         pass
     except OSError as ex:

@@ -121,22 +121,26 @@ def build_app(session: RatingSession) -> web.Application:
     return app
 
 
-async def _serve(session: RatingSession, port: int, ready: Any) -> None:
+async def _serve(session: RatingSession, port: int, ready: Any, parent: int) -> None:
     runner = web.AppRunner(build_app(session), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
     await site.start()
     try:
-        bound = runner.addresses[0][1]
-        ready(f"http://{HOST}:{bound}/")
-        parent = os.getppid()
+        ready(f"http://{HOST}:{runner.addresses[0][1]}/")
         while os.getppid() == parent:  # the watchdog: stop when the parent is gone
             await asyncio.sleep(WATCHDOG_SECONDS)
     finally:
         await runner.cleanup()
 
 
-def serve(session: RatingSession, port: int = 0, ready: Any = print) -> None:
-    """Serve until Ctrl-C, SIGTERM or the parent's death; `ready(url)` is called once listening."""
+def serve(session: RatingSession, port: int = 0, ready: Any = print, parent: int | None = None) -> None:
+    """Serve until Ctrl-C, SIGTERM or the death of `parent` (default: our parent process).
+
+    `ready(url)` is called once the server listens.
+    """
+    parent = os.getppid() if parent is None else parent
     die_with_parent()
-    asyncio.run(_serve(session, port, ready))
+    if os.getppid() != parent:  # it died before the death signal was armed
+        return
+    asyncio.run(_serve(session, port, ready, parent))
