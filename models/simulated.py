@@ -440,7 +440,10 @@ class SimulatedModelAPI(ModelAPI):
         return None
 
     def intact_preference_probability(self, damage: str, intact_first: bool = True) -> float:
-        """P(one presentation of a known control vs its `damage`d copy prefers the intact text)."""
+        """P(one presentation of a known control vs its `damage`d copy prefers the intact text).
+
+        Without `length_bias`, which adds a preference for the longer text (the intact one, for truncation).
+        """
         p = self.params
         margin = p.damage_sensitivity.get(damage, 0.0) + (p.position_bias if intact_first else -p.position_bias)
         if p.judge_sd == 0:
