@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--display", choices=["full", "rich", "plain", "log", "none"], default=None,
                         help="Inspect's progress display for Stages 2-3 (default: full in a terminal)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan (evals, samples, calls) and exit")
+    parser.add_argument("--quarantine-broken-logs", action="store_true",
+                        help="move logs that cannot be read (cut short by a killed run or a full disk) to "
+                             "OUT/broken/ and redo only their work")
 
 
 def _csv(value: str | None) -> tuple[str, ...] | None:
@@ -62,6 +65,7 @@ def config_from_args(args: argparse.Namespace):
         seed=args.seed,
         max_connections=args.max_connections,
         display=args.display,
+        quarantine_broken_logs=args.quarantine_broken_logs,
     )
 
 

@@ -171,7 +171,14 @@ def finished_rounds(log_dir: Path, run: str) -> dict[int, str]:
     if not log_dir.is_dir():
         return done
     for info in list_eval_logs(str(log_dir), recursive=False):
-        header = read_eval_log(info, header_only=True)
+        try:
+            header = read_eval_log(info, header_only=True)
+        except Exception as ex:  # a log cut short by a killed run or a full disk
+            raise ElicitationError(
+                f"The log {local_path(info.name)} cannot be read ({type(ex).__name__}: {ex}); it is damaged or was "
+                "cut short. Move it out of the folder and rerun to redo its round "
+                "(`utility-gap run --quarantine-broken-logs` does this for a run folder)."
+            ) from None
         meta = header.eval.metadata or {}
         if not is_elicitation_log(header) or meta.get("utility_gap") != "elicitation":
             continue

@@ -36,6 +36,8 @@ from inspect_ai import Task, eval_set
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from inspect_ai.model import GenerateConfig, Model, get_model
 
+from utility_gap.pipeline.broken_logs import describe as describe_broken_logs
+from utility_gap.pipeline.broken_logs import find_broken_logs, quarantine
 from utility_gap.pipeline.elicitation_rounds import (
     ElicitationError,
     ElicitationPlan,
@@ -84,6 +86,7 @@ class RunConfig:
     seed: int = 0
     max_connections: int | None = None
     display: str | None = None  # Inspect's display for Stages 2-3 (full, rich, plain, log, none)
+    quarantine_broken_logs: bool = False  # move unreadable logs to OUT/broken/ and redo their work
 
     @property
     def embedded(self) -> bool:
@@ -131,6 +134,9 @@ def validate(config: RunConfig) -> None:
     if config.max_connections is not None and config.max_connections < 1:
         raise PipelineError(f"--max-connections {config.max_connections}: must be at least 1 (concurrent calls per model).")
     _check_writable(config.out)
+    broken = find_broken_logs(config.out / "logs")
+    if broken and not config.quarantine_broken_logs:
+        raise PipelineError(describe_broken_logs(broken, config.out))
     if not config.embedded:
         _check_model(config.subject, config.model_args, "--model")
         for judge in config.judges:
@@ -299,6 +305,10 @@ def _hold_study(config: RunConfig) -> Iterator[None]:
 def _run_stages(config: RunConfig) -> Path:
     p = config.preset
     logs = config.out / "logs"
+    if config.quarantine_broken_logs:
+        broken = find_broken_logs(logs)
+        for log, moved in zip(broken, quarantine(broken, config.out)):
+            _say(f"Moved the damaged log {log.path} to {moved}; its work is done again.")
     max_connections = config.max_connections or (1 if config.embedded else None)
     with _subject_server(config):
         # The judges' answer limit; with no --judge the model under test judges, so it gets

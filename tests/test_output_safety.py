@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from utility_gap.analysis.atomic_files import write_text_atomic
+from utility_gap.pipeline.cli import main
 
 from synthetic_logs import SyntheticRun, write_synthetic_logs
 
@@ -57,3 +60,52 @@ def test_atomic_writes_follow_any_umask(tmp_path: Path) -> None:
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o664
     assert [p.name for p in path.parent.iterdir()] == ["file.json"]  # no temp file left
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_a_damaged_log_is_named_and_can_be_moved_aside_redoing_only_its_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    subject_calls, judge_calls = tmp_path / "subject.calls", tmp_path / "judge.calls"
+    args = ["run", "--model", "simulated/subject", "-M", f"call_log={subject_calls}", "--judge", "simulated/judge",
+            "-J", f"call_log={judge_calls}", "--tasks", "essay,grant_abstract", "--contrasts", "exhort_vs_neutral",
+            "--items", "3", "--k", "1", "--display", "none", "--out", "out"]
+    assert main(args) == 0
+    (essay,) = [p for p in (tmp_path / "out" / "logs" / "tasks").glob("*.eval") if "_essay_" in p.name]
+    data = essay.read_bytes()
+    essay.write_bytes(data[: len(data) // 2])  # cut short, as by a full disk or a killed writer
+    capsys.readouterr()
+    before = (_lines(subject_calls), _lines(judge_calls))
+
+    # The report and a plain rerun name the file and say what to do; neither calls a model.
+    assert main(["report", "out/logs", "--out", "rep"]) == 2
+    err = capsys.readouterr().err
+    assert essay.name in err and "--quarantine-broken-logs" in err and "Traceback" not in err
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert essay.name in err and "EOCD" in err and "--quarantine-broken-logs" in err
+    assert (_lines(subject_calls), _lines(judge_calls)) == before
+
+    # With the flag the file moves to out/broken/ and only the essay eval's 3 samples are redone:
+    # 2 writer calls and 2 judge calls (both presentation orders) per sample; Stage 1, the
+    # ranking, grant_abstract and the controls are reused.
+    assert main([*args, "--quarantine-broken-logs"]) == 0
+    assert (tmp_path / "out" / "broken" / "logs" / "tasks" / essay.name).read_bytes() == data[: len(data) // 2]
+    assert not essay.exists()
+    assert (_lines(subject_calls) - before[0], _lines(judge_calls) - before[1]) == (6, 6)
+    assert (tmp_path / "out" / "report" / "report.md").is_file()
+
+
+def test_elicit_names_a_damaged_round_log(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["elicit", "--model", "simulated/chooser", "--domain", "demo", "--k", "1", "--rounds", "1", "--out", str(tmp_path)]
+    assert main(args) == 0
+    (log,) = (tmp_path / "logs" / "elicitation").rglob("*.eval")
+    log.write_bytes(log.read_bytes()[:100])
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert str(log) in err and "cannot be read" in err and "Move it out" in err

@@ -77,6 +77,13 @@ _BIG_LOG_BYTES = 20_000_000
 # -- classification ------------------------------------------------------------------
 
 
+DAMAGED_LOG_HINT = (
+    "The file is damaged or was cut short (a killed run, a full disk): move it out of the log folder and rerun "
+    "(in a `utility-gap run` folder, rerun that command with --quarantine-broken-logs to move it to DIR/broken/ "
+    "and redo only its samples)."
+)
+
+
 def _local(name: str) -> str:
     parsed = urlparse(name)
     return unquote(parsed.path) if parsed.scheme == "file" else name
@@ -346,7 +353,7 @@ def _rows_of(path: str, base: str, kind: str, scorer: str | None, detail: bool, 
             log = read_eval_log(path, header_only=True)
             samples = read_eval_log_sample_summaries(path)
     except Exception as ex:  # a corrupt or unreadable file: name it
-        raise FrameError(f"Could not read log '{path}': {ex}") from ex
+        raise FrameError(f"Could not read log '{path}': {ex}. {DAMAGED_LOG_HINT}") from ex
     spec = log.eval
     # rows in dataset order, then epoch, whichever way the samples were read
     order = {str(sample_id): i for i, sample_id in enumerate(spec.dataset.sample_ids or [])}
@@ -418,7 +425,7 @@ def read_frames(
         try:
             header = read_eval_log(file, header_only=True)
         except Exception as ex:
-            raise FrameError(f"Could not read the header of log '{file}': {ex}") from ex
+            raise FrameError(f"Could not read the header of log '{file}': {ex}. {DAMAGED_LOG_HINT}") from ex
         kind = log_kind(header)
         if kind is None:
             name = Path(os.path.relpath(file, base)).as_posix()
