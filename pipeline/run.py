@@ -134,9 +134,6 @@ def validate(config: RunConfig) -> None:
     if config.max_connections is not None and config.max_connections < 1:
         raise PipelineError(f"--max-connections {config.max_connections}: must be at least 1 (concurrent calls per model).")
     _check_writable(config.out)
-    broken = find_broken_logs(config.out / "logs")
-    if broken and not config.quarantine_broken_logs:
-        raise PipelineError(describe_broken_logs(broken, config.out))
     if not config.embedded:
         _check_model(config.subject, config.model_args, "--model")
         for judge in config.judges:
@@ -302,13 +299,19 @@ def _hold_study(config: RunConfig) -> Iterator[None]:
         raise PipelineError(str(ex)) from None
 
 
+def _set_aside_broken_logs(config: RunConfig) -> None:
+    """Name unreadable logs (before any call, under the folder's lock), or move them aside if asked."""
+    broken = find_broken_logs(config.out / "logs")
+    if broken and not config.quarantine_broken_logs:
+        raise PipelineError(describe_broken_logs(broken, config.out))
+    for log, moved in zip(broken, quarantine(broken, config.out)):
+        _say(f"Moved the damaged log {log.path} to {moved}; its work is done again.")
+
+
 def _run_stages(config: RunConfig) -> Path:
     p = config.preset
     logs = config.out / "logs"
-    if config.quarantine_broken_logs:
-        broken = find_broken_logs(logs)
-        for log, moved in zip(broken, quarantine(broken, config.out)):
-            _say(f"Moved the damaged log {log.path} to {moved}; its work is done again.")
+    _set_aside_broken_logs(config)
     max_connections = config.max_connections or (1 if config.embedded else None)
     with _subject_server(config):
         # The judges' answer limit; with no --judge the model under test judges, so it gets
