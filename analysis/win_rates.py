@@ -58,6 +58,7 @@ DEFAULT_COMPARISON: tuple[str, ...] = ("contrast",)
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 FAMILIES = ("testable", "planned")
+INTERVALS = ("clopper-pearson", "wilson")  # the per-cell intervals win_rates computes (both, always)
 
 WIN_RATE_COLUMNS: tuple[str, ...] = (
     "n_a", "n_b", "n_tie", "n_total", "n", "tie_share", "win_rate", "alternative", "p_value",

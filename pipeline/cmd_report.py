@@ -13,11 +13,17 @@ from typing import Any
 from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS
 from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import FLAGS, FrameError
+from utility_gap.analysis.analysis_plan import read_plan
 from utility_gap.analysis.pairs_table import DEFAULT_CONTRAST, ColumnMapping, read_pairs_table
-from utility_gap.analysis.report import ReportError, ReportSettings, write_report, write_table_report
-from utility_gap.analysis.report.settings import INTERVALS
+from utility_gap.analysis.report import (
+    ReportError,
+    ReportSettings,
+    settings_from_plan,
+    write_report,
+    write_table_report,
+)
 from utility_gap.analysis.structured_files import read_mapping_file
-from utility_gap.analysis.win_rates import FAMILIES
+from utility_gap.analysis.win_rates import FAMILIES, INTERVALS
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
 
 
@@ -90,8 +96,10 @@ def add_statistics_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def statistics_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The `ReportSettings` fields the statistics flags set explicitly (flags left out are absent)."""
+    """The `ReportSettings` fields the flags set explicitly (flags left out are absent, so the
+    analysis plan's value or the default applies)."""
     flags = {
+        "exclude_flags": "exclude_flags", "margin": "margin", "alpha": "alpha",
         "interval": "interval", "alternatives": "one_sided", "family": "family", "bootstrap": "bootstrap",
         "n_boot": "bootstrap_replicates", "seed": "seed", "min_levels": "min_levels", "net_ci": "net_ci",
     }
@@ -155,17 +163,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("logdir", metavar="LOGDIR", nargs="?", default=None,
                         help="directory of Inspect logs (searched recursively); or give --table")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder to write (replaced atomically)")
+    # defaults None: the analysis plan's value, else the suite's default (a flag given overrides the plan)
     parser.add_argument(
         "--exclude-flags",
         type=_flags,
-        default=FLAGS,
+        default=None,
         metavar="FLAGS",
         help=f"drop pairs with any of these flags on either side (default: {','.join(FLAGS)}; 'none' keeps all)",
     )
     parser.add_argument(
-        "--margin", type=_margin, default=0.05, help="smallest win-rate difference from 0.5 that matters (TOST; default 0.05)"
+        "--margin", type=_margin, default=None, help="smallest win-rate difference from 0.5 that matters (TOST; default 0.05)"
     )
-    parser.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (default 0.05)")
+    parser.add_argument("--alpha", type=float, default=None, help="family-wise error rate (default 0.05)")
+    parser.add_argument("--plan", type=Path, default=None, metavar="FILE",
+                        help="analysis plan (YAML/JSON) fixing the settings before the data; the report prints it and "
+                        "marks every setting and piece of data that differs from it")
     parser.add_argument("--utilities", type=Path, default=None, metavar="DIR", help="folder of utilities files (Stage 1)")
     parser.add_argument("--scorer", default=None, help="pairwise score to use when logs were re-judged (e.g. judge_panel1)")
     add_statistics_arguments(parser)
@@ -188,15 +200,10 @@ def run(args: argparse.Namespace) -> int:
     if args.logdir is not None and not Path(args.logdir).exists():
         raise CommandError(f"LOGDIR '{args.logdir}' does not exist; pass the directory `inspect eval --log-dir` wrote to.")
     try:
-        settings = ReportSettings(
-            exclude_flags=args.exclude_flags,
-            margin=args.margin,
-            alpha=args.alpha,
-            scorer=args.scorer,
-            utilities_dir=args.utilities,
-            **statistics_settings(args),
-            ratings=tuple(args.ratings),
-        )
+        explicit = {"scorer": args.scorer, "utilities_dir": args.utilities, **statistics_settings(args),
+                    "ratings": tuple(getattr(args, "ratings", None) or ())}
+        plan_file = getattr(args, "plan", None)
+        settings = settings_from_plan(read_plan(plan_file), **explicit) if plan_file else ReportSettings(**explicit)
         if table_path is not None:
             table = read_pairs_table(table_path, table_mapping(args))
             path = write_table_report(table, args.out, settings)

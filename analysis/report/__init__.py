@@ -18,12 +18,14 @@ their tables, figures and words, one module per family of sections:
 - `judge_sections`: judge diagnostics, agreement, judge controls, chrF;
 - `stage1_sections`: elicitation diagnostics and method agreement;
 - `table_sections`: a judged-pairs table input (`--table`): mapping and unresolved pairs;
+- `plan_sections`: the analysis plan (`--plan`), what differs from it (`settings_from_plan`);
 - `summary_sections`: findings and "What the data cannot support" (printed first);
 - `writer`: section order, staging folder and atomic swap (`write_report`).
 """
 
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, markdown_table
 from utility_gap.analysis.report.judge_sections import judge_diagnostics
+from utility_gap.analysis.report.plan_sections import settings_from_plan
 from utility_gap.analysis.report.settings import (
     CONTRAST_ORDER,
     MIN_DECISIVE,
@@ -45,6 +47,7 @@ __all__ = [
     "ReportSettings",
     "judge_diagnostics",
     "markdown_table",
+    "settings_from_plan",
     "write_report",
     "write_table_report",
 ]

@@ -55,7 +55,7 @@ def win_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
         f"({_sidedness(settings)}), Holm-adjusted within each contrast; `fw_ci` is the family-wise "
         f"{_interval_name(settings)} interval at 1 - alpha/m (m = {_family_words(settings)}; the CSV has "
         "both Clopper-Pearson and Wilson intervals). `equivalent_fw`: the TOST against "
-        f"±{settings.margin} rejects at alpha/m. `mde_fw`: the smallest win-rate difference from 0.5 the "
+        f"±{_margins(settings)} rejects at alpha/m. `mde_fw`: the smallest win-rate difference from 0.5 the "
         f"cell could detect with {settings.power:.0%} power. A significant result names the side it favours.",
     )
     table = win_rates(
@@ -63,8 +63,11 @@ def win_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
         planned=ctx.results.get("planned_cells"),
     )
     table = add_cohens_h(table)
-    table = equivalence_table(table, margin=settings.margin, alpha=settings.alpha, power=settings.power)
-    table["conclusion"] = [_conclusion(row, settings.margin, settings.power) for _, row in table.iterrows()]
+    table = pd.concat(
+        [equivalence_table(rows, margin=settings.margin_for(contrast), alpha=settings.alpha, power=settings.power)
+         for contrast, rows in table.groupby("contrast", sort=False)],
+    )
+    table["conclusion"] = [_conclusion(row, row["margin"], settings.power) for _, row in table.iterrows()]
     table = table.sort_values(
         ["contrast", "model", "task"], key=lambda s: s.map({c: i for i, c in enumerate(ordered_contrasts(s.unique()))})
         if s.name == "contrast" else s
@@ -146,6 +149,11 @@ def aggregates_section(doc: ReportDocument, ctx: ReportContext) -> None:
         caption=f"Net score per cell (+1 a wins, 0 tie, -1 b wins; ties stay in the denominator), {how}:",
     )
     ctx.results["aggregate"] = table
+
+
+def _margins(settings: ReportSettings) -> str:
+    own = "; ".join(f"{m} for {c}" for c, m in settings.contrast_margins)
+    return f"{settings.margin}" + (f" ({own})" if own else "")
 
 
 def _interval_name(settings: ReportSettings) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from utility_gap.analysis.analysis_plan import AnalysisPlan
 from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS, MIN_LEVELS
 from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import FLAGS
-from utility_gap.analysis.win_rates import ALTERNATIVES, FAMILIES
+from utility_gap.analysis.win_rates import ALTERNATIVES, FAMILIES, INTERVALS
 from utility_gap.solvers.contrasts import STANDARD_CONTRASTS
 
 # The order in which contrasts are shown: controls first, then the utility contrasts.
@@ -20,7 +21,6 @@ CONTRAST_ORDER: tuple[str, ...] = STANDARD_CONTRASTS
 # Side-by-side figure: the positive control beside the utility contrast.
 SIDE_BY_SIDE: tuple[str, ...] = ("exhort_vs_neutral", "sandbag_vs_neutral", "utility_high_vs_utility_low")
 MIN_DECISIVE = 10  # below this many decisive pairs a cell supports no conclusion
-INTERVALS: tuple[str, ...] = ("clopper-pearson", "wilson")  # per-cell interval shown and drawn
 
 
 class ReportError(ValueError):
@@ -47,6 +47,11 @@ class ReportSettings:
     bootstrap: str = "auto"  # aggregate interval: crossed over models x tasks, or cell
     min_levels: int = MIN_LEVELS  # fewer levels on a resampled factor: the interval is withheld
     net_ci: str = "bootstrap"  # per-cell net-score interval: bootstrap (in [-1, 1]) or t
+    contrast_margins: tuple[tuple[str, float], ...] = ()  # (contrast, TOST margin) overriding `margin`
+    plan: AnalysisPlan | None = None  # the analysis plan read (--plan); the report marks what differs
+
+    def margin_for(self, contrast: str) -> float:
+        return dict(self.contrast_margins).get(contrast, self.margin)
 
     @property
     def alternative(self) -> dict[str, str]:
@@ -71,6 +76,9 @@ class ReportSettings:
         for contrast, side in self.alternatives:
             if side not in ALTERNATIVES:
                 raise ReportError(f"sidedness {side!r} for {contrast}: choose one of {', '.join(ALTERNATIVES)}.")
+        for contrast, margin in self.contrast_margins:
+            if not 0 < margin < 0.5:
+                raise ReportError(f"margin {margin} for {contrast} must be in (0, 0.5).")
         if self.n_boot < 100:
             raise ReportError(f"{self.n_boot} bootstrap replicates: use at least 100 (2000 is the default).")
         if self.min_levels < 2:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt
 from utility_gap.analysis.report.result_sections import sides
-from utility_gap.analysis.report.settings import MIN_DECISIVE
+from utility_gap.analysis.report.settings import MIN_DECISIVE, ReportSettings
 
 
 def data_cautions_section(doc: ReportDocument, ctx: ReportContext) -> None:
@@ -74,9 +74,15 @@ def findings(ctx: ReportContext) -> list[str]:
             f"- **{contrast}**: equal-cell win rate of {a} {fmt(row['equal_cell_win_rate'])} ({interval}) over "
             f"{int(row['n_cells'])} cell(s); {a} significantly better than {b} in {len(better)}, {b} better than "
             f"{a} in {len(worse)} ({test} exact tests, Holm over m = {_family_size(cells)}), equivalent to 0.5 "
-            f"within ±{settings.margin} in {len(equivalent)} of {len(cells)} cell(s)."
+            f"within ±{settings.margin_for(contrast)} in {len(equivalent)} of {len(cells)} cell(s)."
+            + (" *Not in the analysis plan: exploratory.*" if _unplanned(settings, contrast) else "")
         )
     return lines
+
+
+def _unplanned(settings: ReportSettings, contrast: str) -> bool:
+    plan = settings.plan
+    return plan is not None and bool(plan.contrasts) and contrast not in plan.contrast_names
 
 
 def _family_size(cells: pd.DataFrame) -> str:

@@ -47,6 +47,7 @@ from utility_gap.analysis.report.result_sections import (
 from utility_gap.analysis.report.run_sections import exclusions_section, what_was_run_section
 from utility_gap.analysis.report.settings import ReportError, ReportSettings
 from utility_gap.analysis.report.stage1_sections import utilities_section
+from utility_gap.analysis.report.plan_sections import plan_section
 from utility_gap.analysis.report.summary_sections import data_cautions_section, findings
 from utility_gap.analysis.report.table_sections import table_input_section
 
@@ -59,6 +60,7 @@ Section = Callable[[ReportDocument, ReportContext], None]
 BODY_SECTIONS: tuple[Section, ...] = (
     what_was_run_section,
     table_input_section,  # only for a table input (--table): the mapping and the unresolved pairs
+    plan_section,  # only with an analysis plan (--plan): the plan, what differs; the planned cells
     exclusions_section,  # sets ctx.kept, which every later section analyses
     win_rates_section,
     aggregates_section,
