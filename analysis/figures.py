@@ -1,10 +1,11 @@
 """The report's figures (matplotlib, Agg backend), each saved as PNG and SVG.
 
-Why these four: a reader should see at a glance (1) per contrast, which model x task
+Why these: a reader should see at a glance (1) per contrast, which model x task
 cells move off 0.5 once family-wise uncertainty is accounted for, (2) the positive
 control beside the utility contrast on one scale, (3) whether quality rises with the
-size of the utility difference, and (4) whether the two ways of eliciting utilities
-agree. Every function takes tables (the outputs of the statistics modules), writes
+size of the utility difference, (4) whether the two ways of eliciting utilities
+agree, and (5) what changed in the texts, whether a win survives control for length,
+and whether more requested effort wins more. Every function takes tables (the outputs of the statistics modules), writes
 `<stem>.png` and `<stem>.svg`, and returns the two paths; none reads logs.
 """
 
@@ -176,5 +177,113 @@ def utility_methods_scatter(
     ax.set_xlabel("Thurstonian mean utility (forced choice)")
     ax.set_ylabel(y_label)
     ax.set_title(title or "Two elicitation methods", fontsize=10)
+    ax.grid(alpha=0.3)
+    return _save(fig, stem)
+
+
+def feature_deltas_plot(table: pd.DataFrame, stem: Path, contrasts: Sequence[str] | None = None) -> list[Path]:
+    """What changed in the text: one panel per contrast, features as rows, standardised a - b.
+
+    `table` is `length_control.feature_deltas(..., by=("contrast",))` output. A point is
+    d_z (mean paired difference / sd of the differences) with its interval on the same
+    scale (`ci_low`/`ci_high` over `sd_diff`); red when the interval excludes 0.
+    """
+    _need(table, ["contrast", "feature", "d_z", "ci_low", "ci_high", "sd_diff"], "feature-deltas")
+    contrasts = list(contrasts) if contrasts is not None else list(dict.fromkeys(table["contrast"]))
+    if not contrasts:
+        raise FigureError("The feature-deltas figure needs at least one contrast.")
+    features = list(dict.fromkeys(table["feature"]))
+    y = np.arange(len(features))
+    fig, axes = plt.subplots(
+        1, len(contrasts), figsize=(3.2 * len(contrasts) + 2.2, 1.2 + 0.32 * len(features)), sharey=True, squeeze=False
+    )
+    for ax, contrast in zip(axes[0], contrasts):
+        rows = table[table["contrast"] == contrast].set_index("feature").reindex(features)
+        sd = rows["sd_diff"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = rows["d_z"].to_numpy(dtype=float)
+            low, high = rows["ci_low"].to_numpy(dtype=float) / sd, rows["ci_high"].to_numpy(dtype=float) / sd
+        shown = np.isfinite(low) & np.isfinite(high)
+        excludes = shown & ((low > 0) | (high < 0))
+        colours = [_SIGNIFICANT if e else _POINT for e in excludes]
+        ax.axvline(0, color=_GREY, linestyle="--", linewidth=1, zorder=0)
+        ax.errorbar(d[shown], y[shown], xerr=[d[shown] - low[shown], high[shown] - d[shown]], fmt="none",
+                    ecolor=_GREY, elinewidth=1, capsize=2)
+        ax.scatter(d, y, color=colours, s=28, zorder=3)
+        ax.set_yticks(y)
+        ax.set_yticklabels(features, fontsize=8)
+        ax.set_title(contrast, fontsize=9)
+        ax.set_xlabel("d_z (a - b, standardised)", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].invert_yaxis()
+    fig.suptitle("What changed in the text: paired difference a - b per feature (red: interval excludes 0)",
+                 fontsize=10, y=1.0)
+    fig.tight_layout()
+    return _save(fig, stem)
+
+
+def length_control_plot(table: pd.DataFrame, stem: Path) -> list[Path]:
+    """Raw and length-controlled win rate of side a per row (contrast), with their intervals.
+
+    `table` is `length_control.length_controlled_win_rates(..., by=("contrast",))` output.
+    """
+    _need(table, ["contrast", "raw_win_rate", "raw_ci_low", "raw_ci_high", "lc_win_rate", "lc_ci_low", "lc_ci_high"],
+          "length-control")
+    labels = list(table["contrast"])
+    y = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(7, 1.4 + 0.5 * max(len(labels), 1)))
+    ax.axvline(0.5, color=_GREY, linestyle="--", linewidth=1, zorder=0)
+    for offset, prefix, colour, name in ((-0.12, "raw", _GREY, "raw"), (0.12, "lc", _POINT, "at equal length")):
+        rate = table[f"{prefix}_win_rate"].to_numpy(dtype=float)
+        low, high = table[f"{prefix}_ci_low"].to_numpy(dtype=float), table[f"{prefix}_ci_high"].to_numpy(dtype=float)
+        ok = np.isfinite(rate)
+        ax.errorbar(rate[ok], y[ok] + offset, xerr=[rate[ok] - low[ok], high[ok] - rate[ok]], fmt="o", color=colour,
+                    ecolor=colour, elinewidth=1.2, capsize=3, markersize=5, label=name)
+    for yi, ok in enumerate(np.isfinite(table["lc_win_rate"].to_numpy(dtype=float))):
+        if not ok:
+            ax.text(0.02, yi + 0.12, "no length-controlled fit", va="center", fontsize=7, color=_GREY)
+    ax.set_xlim(0, 1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("win rate of side a (decisive pairs)")
+    ax.set_title("Raw win rate and win rate at equal length (logistic on the log2 length ratio)", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, stem)
+
+
+def effort_dose_plot(levels: pd.DataFrame, cells: pd.DataFrame | None, stem: Path) -> list[Path]:
+    """Win rate against the neutral arm at each effort dose (0 = neutral itself, 0.5 by construction).
+
+    `levels`: one row per dose (`dose`, `arm`, `win_rate`, `ci_low`, `ci_high`, optionally
+    `lc_win_rate`, `lc_ci_low`, `lc_ci_high`); `cells` (optional): per model x task win
+    rates (`model`, `task`, `dose`, `win_rate`), drawn as thin lines.
+    """
+    _need(levels, ["dose", "arm", "win_rate", "ci_low", "ci_high"], "effort-dose")
+    levels = levels.sort_values("dose")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.axhline(0.5, color=_GREY, linestyle="--", linewidth=1)
+    if cells is not None and len(cells):
+        for _, cell in cells.groupby(["model", "task"], sort=True):
+            cell = cell.sort_values("dose")
+            ax.plot([0, *cell["dose"]], [0.5, *cell["win_rate"]], color=_GREY, alpha=0.35, linewidth=0.8)
+    x = levels["dose"].to_numpy(dtype=float)
+    series = (("", _POINT, "-", "raw", -0.03), ("lc_", _SIGNIFICANT, "--", "at equal length", 0.03))
+    for prefix, colour, style, name, shift in series:
+        if f"{prefix}win_rate" not in levels or levels[f"{prefix}win_rate"].isna().all():
+            continue
+        rate = levels[f"{prefix}win_rate"].to_numpy(dtype=float)
+        low, high = levels[f"{prefix}ci_low"].to_numpy(dtype=float), levels[f"{prefix}ci_high"].to_numpy(dtype=float)
+        ax.plot([0, *(x + shift)], [0.5, *rate], linestyle=style, color=colour, linewidth=2, label=name)
+        ax.errorbar(x + shift, rate, yerr=[np.nan_to_num(rate - low), np.nan_to_num(high - rate)], fmt="o",
+                    color=colour, capsize=3)
+    ax.set_xticks([0, *x])
+    ax.set_xticklabels(["neutral", *levels["arm"]])
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("requested effort (dose)")
+    ax.set_ylabel("win rate against neutral (decisive pairs)")
+    ax.set_title("Effort dose: does more requested effort win more?", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     return _save(fig, stem)

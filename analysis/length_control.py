@@ -33,7 +33,6 @@ the question (inputs: the judged-pairs frame and the features frame of
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 
@@ -41,6 +40,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from scipy.special import expit
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from utility_gap.analysis.text_features import FEATURES
@@ -172,7 +172,7 @@ def feature_deltas(
     return table[by + list(DELTA_COLUMNS)].reset_index(drop=True)
 
 
-def _logit(y: np.ndarray, x: np.ndarray | None, groups: np.ndarray) -> tuple[object | None, str]:
+def fit_logit(y: np.ndarray, x: np.ndarray | None, groups: np.ndarray) -> tuple[object | None, str]:
     """A logit fit with cluster-robust errors (model-based with fewer than 2 clusters), or a note why not."""
     exog = np.ones((len(y), 1)) if x is None else np.column_stack([np.ones(len(y)), x])
     n_groups = len(np.unique(groups))
@@ -186,12 +186,14 @@ def _logit(y: np.ndarray, x: np.ndarray | None, groups: np.ndarray) -> tuple[obj
             result = sm.Logit(y, exog).fit(**kwargs)
         except (PerfectSeparationError, PerfectSeparationWarning, np.linalg.LinAlgError):
             return None, "perfect separation: the length difference alone decides every pair"
+    if not result.mle_retvals.get("converged", False):
+        return None, "the fit did not converge (quasi-separation: some outcome is decided by one side)"
     if not np.all(np.isfinite(result.bse)):
         return None, "the fit did not give finite standard errors"
     return result, ""
 
 
-def _interval(result: object, index: int, alpha: float) -> tuple[float, float, float, float]:
+def coefficient(result: object, index: int, alpha: float) -> tuple[float, float, float, float]:
     """(estimate, ci_low, ci_high, p) of one coefficient on the log-odds scale."""
     estimate = float(result.params[index])
     se = float(result.bse[index])
@@ -199,8 +201,20 @@ def _interval(result: object, index: int, alpha: float) -> tuple[float, float, f
     return estimate, estimate - z * se, estimate + z * se, float(result.pvalues[index])
 
 
-def _expit(value: float) -> float:
-    return 1.0 / (1.0 + math.exp(-value))
+def win_rate_interval(y: np.ndarray, groups: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Interval of a win rate (share of 1s in `y`), clustered like the length-controlled one.
+
+    The intercept-only logit with cluster-robust errors, on the same pairs and clusters
+    as the length-controlled fit; when one side won every pair (no finite intercept),
+    the exact Clopper-Pearson interval.
+    """
+    n, k = len(y), int(np.sum(y))
+    fit = fit_logit(y, None, groups)[0] if 0 < k < n else None
+    if fit is None:
+        low, high = clopper_pearson(k, n, 1 - alpha)
+        return float(low[0]), float(high[0])
+    _, low, high, _ = coefficient(fit, 0, alpha)
+    return float(expit(low)), float(expit(high))
 
 
 def _covariate_columns(covariates: Sequence[str]) -> list[str]:
@@ -239,13 +253,7 @@ def _lc_row(group: pd.DataFrame, covariates: list[str], cluster: str | Sequence[
     if n == 0:
         row["note"] = "no decisive pair with both texts"
         return row
-    raw, note = (None, "") if row["n_a"] in (0, n) else _logit(y, None, groups)
-    if raw is None:  # every pair won by one side: the exact interval
-        low, high = clopper_pearson(row["n_a"], n, 1 - alpha)
-        row["raw_ci_low"], row["raw_ci_high"] = float(low[0]), float(high[0])
-    else:
-        _, low, high, _ = _interval(raw, 0, alpha)
-        row["raw_ci_low"], row["raw_ci_high"] = _expit(low), _expit(high)
+    row["raw_ci_low"], row["raw_ci_high"] = win_rate_interval(y, groups, alpha)
     if n < MIN_PAIRS:
         row["note"] = f"only {n} decisive pairs with texts (a fit needs {MIN_PAIRS})"
         return row
@@ -256,14 +264,14 @@ def _lc_row(group: pd.DataFrame, covariates: list[str], cluster: str | Sequence[
     if constant:
         row["note"] = f"{', '.join(constant)} does not vary across pairs: its effect cannot be separated"
         return row
-    fit, note = _logit(y, x, groups)
+    fit, note = fit_logit(y, x, groups)
     if fit is None:
         row["note"] = note
         return row
-    estimate, low, high, p = _interval(fit, 0, alpha)
-    row.update(lc_win_rate=_expit(estimate), lc_ci_low=_expit(low), lc_ci_high=_expit(high), lc_p_value=p)
+    estimate, low, high, p = coefficient(fit, 0, alpha)
+    row.update(lc_win_rate=float(expit(estimate)), lc_ci_low=float(expit(low)), lc_ci_high=float(expit(high)), lc_p_value=p)
     if LENGTH_DIFF in covariates:
-        slope, s_low, s_high, s_p = _interval(fit, 1 + covariates.index(LENGTH_DIFF), alpha)
+        slope, s_low, s_high, s_p = coefficient(fit, 1 + covariates.index(LENGTH_DIFF), alpha)
         row.update(length_slope=slope, length_slope_ci_low=s_low, length_slope_ci_high=s_high, length_slope_p=s_p)
     row["note"] = "extrapolated: zero length difference lies at the edge of the data" if row["extrapolated"] else ""
     return row

@@ -180,6 +180,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "marks every setting and piece of data that differs from it")
     parser.add_argument("--utilities", type=Path, default=None, metavar="DIR", help="folder of utilities files (Stage 1)")
     parser.add_argument("--scorer", default=None, help="pairwise score to use when logs were re-judged (e.g. judge_panel1)")
+    parser.add_argument("--no-text-features", action="store_true",
+                        help="skip reading the output texts (no feature deltas, length control or judge length bias)")
     add_statistics_arguments(parser)
     add_table_arguments(parser)
     parser.add_argument(
@@ -201,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"LOGDIR '{args.logdir}' does not exist; pass the directory `inspect eval --log-dir` wrote to.")
     try:
         explicit = {"scorer": args.scorer, "utilities_dir": args.utilities, **statistics_settings(args),
-                    "ratings": tuple(getattr(args, "ratings", None) or ())}
+                    "ratings": tuple(getattr(args, "ratings", None) or ()),
+                    "text_features": not args.no_text_features}
         plan_file = getattr(args, "plan", None)
         settings = settings_from_plan(read_plan(plan_file), **explicit) if plan_file else ReportSettings(**explicit)
         if table_path is not None:

@@ -190,3 +190,27 @@ def test_judge_length_bias_counts_the_longer_side() -> None:
                            "score": [6.0, 6.2] * 10 + [8.0, 3.0] * 30})
     equal = judge_length_bias(verdicts, lengths, rubric=rubric).set_index("judge")
     assert equal.loc["long", "equal_rubric_pairs"] == 10 and equal.loc["long", "longer_win_rate_equal_rubric"] == 1.0
+
+
+def test_effort_dose_trend_recovers_a_planted_dose_and_needs_two_doses() -> None:
+    from utility_gap.analysis.effort_dose import effort_dose
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for contrast, rate in (("exhort_mid_vs_neutral", 0.6), ("exhort_vs_neutral", 0.8)):
+        for i in range(400):
+            rows.append({"model": "m", "task": "essay", "item_id": f"i{i % 40}", "contrast": contrast,
+                         "winner": "a" if rng.random() < rate else "b"})
+    pairs = pd.DataFrame(rows)
+    levels, trend = effort_dose(pairs)
+    assert list(levels["dose"]) == [1, 2]
+    for (_, row), rate in zip(levels.iterrows(), (0.6, 0.8)):
+        assert row["ci_low"] < rate < row["ci_high"]
+    raw = trend.set_index("spec").loc["raw"]
+    planted = np.log(0.8 / 0.2) - np.log(0.6 / 0.4)  # log-odds per dose step
+    assert raw["ci_low"] < planted < raw["ci_high"] and raw["p_value"] < 0.001
+    assert list(trend["spec"]) == ["raw"]  # no texts: no length-controlled trend
+    _, alone = effort_dose(pairs[pairs["contrast"] == "exhort_vs_neutral"])
+    assert "two or more doses" in alone.iloc[0]["note"]
+    with pytest.raises(ValueError, match="dose-0 arm"):
+        effort_dose(pairs, contrasts=("exhort_vs_sandbag",))

@@ -1,7 +1,8 @@
 """Report sections about the judge panel: diagnostics, agreement, controls and chrF.
 
 A null result means something only if the panel can see quality: these sections show each
-judge's missing answers, order consistency and position bias, the agreement between
+judge's missing answers, order consistency, position bias and preference for the longer
+text, the agreement between
 judges, the panel's accuracy on judge controls (intact vs damaged texts), and, for
 translation, how often the panel agrees with chrF against the reference.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from utility_gap.analysis.effect_sizes import output_scores
 from utility_gap.analysis.judge_agreement import control_accuracy, fleiss_kappa_table, order_consistency, position_bias
+from utility_gap.analysis.length_control import judge_length_bias
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt
 from utility_gap.analysis.report.settings import MIN_DECISIVE
 
@@ -32,7 +35,11 @@ def judges_section(doc: ReportDocument, ctx: ReportContext) -> None:
         doc.add("No judge verdicts were recorded.")
         doc.cautions.append("No judge verdicts: nothing about the panel can be checked.")
         return
-    diag = judge_diagnostics(verdicts, alpha=settings.alpha)
+    outputs = frames.outputs[~frames.outputs["pair_key"].isin(excluded)]
+    diag = judge_diagnostics(
+        verdicts, alpha=settings.alpha, lengths=ctx.results.get("paired_features"),
+        rubric=output_scores(outputs) if len(outputs) else None,
+    )
     doc.table(
         "judge_diagnostics",
         diag,
@@ -40,7 +47,10 @@ def judges_section(doc: ReportDocument, ctx: ReportContext) -> None:
             "Per judge: `missing` = presentations with no parseable answer; `order_consistency` = share of "
             "pairs whose two presentations agree; `first_position_rate` = share of decisive answers choosing "
             "the response shown first (0.5 = no position bias; binomial p against 0.5); `tie_rate` of combined "
-            "verdicts; `answers_all_same`: the judge gave one answer to everything."
+            "verdicts; `answers_all_same`: the judge gave one answer to everything; `longer_win_rate` = share "
+            "of its decisive verdicts that went to the text with at least 10% more words (`longer_pairs` such "
+            "pairs, binomial p against 0.5), and `..._equal_rubric` the same among pairs whose mean rubric "
+            "scores differ by at most 0.5 (when rubric scores exist)."
         ),
     )
     for _, row in diag.iterrows():
@@ -54,6 +64,12 @@ def judges_section(doc: ReportDocument, ctx: ReportContext) -> None:
                 f"Judge `{row['judge']}` agrees with itself across presentation orders in only "
                 f"{row['order_consistency']:.0%} of pairs: its verdicts are mostly position, not quality."
             )
+        if "longer_p" in row and row["longer_p"] < settings.alpha and row["longer_win_rate"] > 0.5:
+            doc.cautions.append(
+                f"Judge `{row['judge']}` chose the longer text in {fmt(row['longer_win_rate'])} of "
+                f"{int(row['longer_pairs'])} decisive verdicts (p = {fmt(row['longer_p'])}): read the "
+                "length-controlled win rates before taking a win for quality."
+            )
         if row["position_p"] < settings.alpha:
             doc.cautions.append(
                 f"Judge `{row['judge']}` picks the response shown first in {fmt(row['first_position_rate'])} of "
@@ -64,8 +80,17 @@ def judges_section(doc: ReportDocument, ctx: ReportContext) -> None:
     _controls(doc, frames, settings.alpha)
 
 
-def judge_diagnostics(verdicts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Per judge: order consistency and position bias (judge_agreement), missing, retries, ties, sameness."""
+def judge_diagnostics(
+    verdicts: pd.DataFrame,
+    alpha: float = 0.05,
+    lengths: pd.DataFrame | None = None,
+    rubric: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per judge: order consistency and position bias (judge_agreement), missing, retries, ties, sameness.
+
+    With `lengths` (`pair_key`, `words_a`, `words_b`), also each judge's win rate for the
+    longer text (`length_control.judge_length_bias`, near-equal `rubric` scores too).
+    """
     consistency = order_consistency(verdicts, by=("judge",), alpha=alpha)[["judge", "consistency_rate", "n_pairs"]]
     bias = position_bias(verdicts, by=("judge",), alpha=alpha)[["judge", "first_share", "p_value"]]
     rows = []
@@ -84,11 +109,14 @@ def judge_diagnostics(verdicts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFra
             }
         )
     table = consistency.merge(bias, on="judge", how="outer").merge(pd.DataFrame(rows), on="judge", how="outer")
-    return table.rename(
+    table = table.rename(
         columns={"n_pairs": "pairs_both_orders", "consistency_rate": "order_consistency",
                  "first_share": "first_position_rate", "p_value": "position_p"}
     )[["judge", "presentations", "missing", "retried", "pairs_both_orders", "order_consistency",
        "first_position_rate", "position_p", "tie_rate", "answers_all_same", "only_answer"]]
+    if lengths is not None:
+        table = table.merge(judge_length_bias(verdicts, lengths, rubric), on="judge", how="left")
+    return table
 
 
 def _agreement(doc: ReportDocument, verdicts: pd.DataFrame) -> None:

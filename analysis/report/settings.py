@@ -49,6 +49,7 @@ class ReportSettings:
     net_ci: str = "bootstrap"  # per-cell net-score interval: bootstrap (in [-1, 1]) or t
     contrast_margins: tuple[tuple[str, float], ...] = ()  # (contrast, TOST margin) overriding `margin`
     plan: AnalysisPlan | None = None  # the analysis plan read (--plan); the report marks what differs
+    text_features: bool = True  # read each output's text: feature deltas, length control, judge length bias
 
     def margin_for(self, contrast: str) -> float:
         return dict(self.contrast_margins).get(contrast, self.margin)

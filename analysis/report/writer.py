@@ -50,6 +50,7 @@ from utility_gap.analysis.report.stage1_sections import utilities_section
 from utility_gap.analysis.report.plan_sections import plan_section
 from utility_gap.analysis.report.summary_sections import data_cautions_section, findings
 from utility_gap.analysis.report.table_sections import table_input_section
+from utility_gap.analysis.report.text_sections import effort_dose_section, text_features_section
 
 REPORT_FILE = "report.md"
 MARKER_FILE = ".utility-gap-report.json"
@@ -65,6 +66,8 @@ BODY_SECTIONS: tuple[Section, ...] = (
     win_rates_section,
     aggregates_section,
     dose_response_section,
+    text_features_section,  # reads the output texts; the judge diagnostics reuse them
+    effort_dose_section,
     chrf_section,
     rubric_section,
     judges_section,

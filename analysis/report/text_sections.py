@@ -1,0 +1,230 @@
+"""Report sections on what the texts say: text features, length control and the effort dose.
+
+A careful reader's first question about a win rate is whether the winning side simply
+wrote more, since LLM judges are known to prefer longer answers. These sections show,
+per contrast, what changed in the texts (paired feature differences), whether the win
+survives control for length (`length_control`), and whether more requested effort wins
+more (`effort_dose`). The numbers come from those modules; the texts are read once per
+report (`features_for`) and shared with the judge diagnostics (each judge's preference
+for the longer text).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from utility_gap.analysis import figures
+from utility_gap.analysis.effort_dose import effort_dose
+from utility_gap.analysis.frames import features_frame
+from utility_gap.analysis.length_control import (
+    feature_deltas,
+    length_control_verdict,
+    length_controlled_win_rates,
+    paired_features,
+)
+from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt, ordered_contrasts
+from utility_gap.analysis.text_features import FEATURES
+from utility_gap.solvers.contrasts import EFFORT_DOSE_CONTRASTS
+
+POOLED_CLUSTER: tuple[str, ...] = ("model", "task", "item_id")
+ARM_MEANS: tuple[str, ...] = (
+    "words", "sentences", "paragraphs", "mean_sentence_length", "mattr", "fk_grade", "rare_word_rate",
+    "quant_per_100_words", "headings", "list_items",
+)
+
+
+def features_for(ctx: ReportContext) -> pd.DataFrame | None:
+    """The features frame of every used log, read once per report; None when switched off
+    or when the pairs come from a table (`--table`), which carries no output texts."""
+    if not ctx.settings.text_features or ctx.table is not None:
+        return None
+    if "features" not in ctx.results:
+        ctx.results["features"] = features_frame(ctx.log_dir, frames=ctx.frames)
+    return ctx.results["features"]
+
+
+def paired_for(ctx: ReportContext, pairs: pd.DataFrame) -> pd.DataFrame | None:
+    """`pairs` with both sides' features (`length_control.paired_features`), or None."""
+    features = features_for(ctx)
+    return None if features is None else paired_features(pairs, features)
+
+
+def _csv(doc: ReportDocument, name: str, frame: pd.DataFrame) -> str:
+    path = doc.root / "tables" / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    doc.tables.append(path)
+    return f"[tables/{name}.csv](tables/{name}.csv)"
+
+
+def text_features_section(doc: ReportDocument, ctx: ReportContext) -> None:
+    pairs, settings = ctx.analysed, ctx.settings
+    if pairs.empty:
+        return
+    doc.add("## Text features and length control")
+    features = features_for(ctx)
+    if ctx.table is not None:
+        doc.add("The pairs come from a table, which carries no output texts: no feature deltas or length control.")
+        return
+    if features is None:
+        doc.add("Text features were not computed (`--no-text-features`): no length control, no feature deltas.")
+        return
+    doc.add(
+        "What changed in the texts, and does side a still win at equal length? Features are computed from each "
+        "side's output in the logs (`analysis/text_features.py`: words by wordfreq's tokenizer, Flesch-Kincaid "
+        "grade by textstat, rare words by wordfreq Zipf frequency < 3, lexical variety as a moving-average "
+        "type-token ratio). Only the analysed pairs (after exclusions) are used."
+    )
+    kept = features[features["pair_key"].isin(set(pairs["pair_key"]))]
+    _outputs_by_arm(doc, kept, len(pairs))
+    paired = paired_features(pairs, features)
+    _deltas(doc, ctx, paired)
+    _length_control(doc, ctx, paired)
+    ctx.results["paired_features"] = paired
+
+
+def _outputs_by_arm(doc: ReportDocument, kept: pd.DataFrame, n_pairs: int) -> None:
+    present = kept[kept["present"]]
+    by_arm = kept.groupby(["contrast", "arm"], sort=False).agg(
+        outputs=("present", "size"), missing=("present", lambda s: int((~s).sum())),
+        empty=("empty", "sum"), truncated=("truncated", "sum"),
+    )
+    means = present.groupby(["contrast", "arm"], sort=False)[list(ARM_MEANS)].mean()
+    table = by_arm.join(means).reset_index()
+    order = {c: i for i, c in enumerate(ordered_contrasts(table["contrast"].unique()))}
+    table = table.sort_values(["contrast", "arm"], key=lambda s: s.map(order) if s.name == "contrast" else s)
+    doc.table(
+        "text_features_by_arm",
+        table,
+        caption=(
+            "Outputs per contrast and arm: `missing` = the log holds no output for that side (counted, never "
+            "dropped silently); `empty` = whitespace only; `truncated` = hit the token limit. Feature means are "
+            "over outputs present:"
+        ),
+    )
+    expected = 2 * n_pairs
+    missing = expected - int(kept["present"].sum())
+    if missing:
+        doc.cautions.append(
+            f"{missing} of {expected} outputs of the analysed pairs are not in the logs: those pairs are counted "
+            "(`n_no_text`, `n_missing`) but have no text features and are left out of the length control."
+        )
+    truncated = int(kept["truncated"].sum())
+    if truncated:
+        doc.add(f"{truncated} output(s) hit the token limit; their length is the limit's, not the writer's choice.")
+
+
+def _deltas(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFrame) -> None:
+    alpha = ctx.settings.alpha
+    cells = feature_deltas(paired, by=("model", "task", "contrast"), alpha=alpha)
+    pooled = feature_deltas(paired, by=("contrast",), alpha=alpha, cluster=POOLED_CLUSTER)
+    contrasts = ordered_contrasts(pooled["contrast"].unique())
+    doc.add(
+        "### What changed in the text",
+        "Mean paired difference a - b of each feature per contrast over all cells, with a "
+        f"{1 - alpha:.0%} interval clustered by (model, task, item); `d_z` = mean difference / sd of the "
+        "differences. The table shows d_z (`*`: the interval excludes 0); the CSVs hold means, intervals and "
+        "p-values per contrast and per model x task cell.",
+    )
+    marked = pooled.assign(
+        shown=[
+            f"{fmt(d)}{'*' if (lo > 0 or hi < 0) else ''}" if pd.notna(d) else "–"
+            for d, lo, hi in zip(pooled["d_z"], pooled["ci_low"], pooled["ci_high"])
+        ]
+    )
+    summary = marked.pivot(index="feature", columns="contrast", values="shown").reindex(index=list(FEATURES))
+    summary = summary[contrasts].reset_index()
+    doc.table("feature_deltas_summary", summary)
+    doc.add(
+        f"Per contrast: {_csv(doc, 'feature_deltas_by_contrast', pooled)}; per cell: "
+        f"{_csv(doc, 'feature_deltas_by_cell', cells)}"
+    )
+    doc.figure(
+        figures.feature_deltas_plot(pooled, doc.root / "figures" / "feature_deltas", contrasts),
+        "Paired feature differences per contrast",
+    )
+
+
+def _length_control(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFrame) -> None:
+    alpha = ctx.settings.alpha
+    pooled = length_controlled_win_rates(paired, by=("contrast",), alpha=alpha, cluster=POOLED_CLUSTER)
+    order = {c: i for i, c in enumerate(ordered_contrasts(pooled["contrast"].unique()))}
+    pooled = pooled.sort_values("contrast", key=lambda s: s.map(order)).reset_index(drop=True)
+    pooled["verdict"] = [length_control_verdict(row) for _, row in pooled.iterrows()]
+    cells = length_controlled_win_rates(paired, by=("model", "task", "contrast"), alpha=alpha)
+    cells["verdict"] = [length_control_verdict(row) for _, row in cells.iterrows()]
+    doc.add(
+        "### Length-controlled win rates",
+        "A logistic regression of 'side a wins' (decisive pairs) on the length difference "
+        "`log2((words_a + 1) / (words_b + 1))`; the win rate at zero length difference is the "
+        f"length-controlled rate, with a {1 - alpha:.0%} interval from cluster-robust errors (pooled: clusters "
+        "are (model, task, item); per cell: items). The raw rate beside it uses the same pairs and clusters. "
+        "`length_slope` is the change in log-odds per doubling of relative length (> 0: longer wins). "
+        "`extrapolated`: fewer than 5% of pairs lie on one side of equal length, so the equal-length rate "
+        "is an extrapolation. See docs/statistics.md.",
+    )
+    doc.table(
+        "length_controlled_by_contrast",
+        pooled,
+        ["contrast", "n", "n_no_text", "raw_win_rate", "raw_ci_low", "raw_ci_high", "lc_win_rate", "lc_ci_low",
+         "lc_ci_high", "length_slope", "length_slope_p", "share_a_longer", "extrapolated", "verdict"],
+    )
+    lines = []
+    for _, row in pooled.iterrows():
+        lines.append(
+            f"- **{row['contrast']}**: raw {fmt(row['raw_win_rate'])} ({fmt(row['raw_ci_low'])}–"
+            f"{fmt(row['raw_ci_high'])}), at equal length {fmt(row['lc_win_rate'])} ({fmt(row['lc_ci_low'])}–"
+            f"{fmt(row['lc_ci_high'])}): {row['verdict']}."
+        )
+        if row["verdict"].startswith(("does not survive", "reverses")):
+            doc.cautions.append(
+                f"`{row['contrast']}`: the raw win rate {fmt(row['raw_win_rate'])} {row['verdict']} "
+                "Part or all of the effect may be the judges' preference for length."
+            )
+        elif row["extrapolated"]:
+            doc.cautions.append(
+                f"`{row['contrast']}`: side a is longer (or shorter) in almost every pair, so its win rate at "
+                "equal length is an extrapolation."
+            )
+    doc.add(*lines)
+    doc.table(
+        "length_controlled_by_cell",
+        cells,
+        ["model", "task", "contrast", "n", "raw_win_rate", "lc_win_rate", "lc_ci_low", "lc_ci_high", "length_slope",
+         "verdict"],
+        caption="Per model x task cell (every column in the CSV):",
+    )
+    doc.figure(
+        figures.length_control_plot(pooled, doc.root / "figures" / "length_control"),
+        "Raw and length-controlled win rates per contrast",
+    )
+    ctx.results["length_controlled"] = pooled
+
+
+def effort_dose_section(doc: ReportDocument, ctx: ReportContext) -> None:
+    pairs = ctx.analysed
+    present = [c for c in EFFORT_DOSE_CONTRASTS if c in set(pairs["contrast"])]
+    if len(present) < 2:
+        return
+    paired = ctx.results.get("paired_features")
+    levels, trend = effort_dose(paired if paired is not None else pairs, contrasts=present, alpha=ctx.settings.alpha)
+    doc.add(
+        "## Effort dose",
+        "Graded requests for effort, each against the same neutral arm (`"
+        + "`, `".join(present)
+        + "`): does more requested effort win more often? The trend is a logistic regression of 'the exhorted "
+        "side wins' on the dose over the decisive pairs of these contrasts, with errors clustered by (model, "
+        "task, item); `length_controlled` adds the log2 length ratio, so it asks whether more effort wins more "
+        "at equal length.",
+    )
+    doc.table("effort_dose", levels)
+    doc.table("effort_dose_trend", trend, caption="Slope per dose step (log-odds):")
+    cells = None
+    rates = ctx.results.get("win_rates")
+    if rates is not None and {"contrast", "model", "task", "win_rate"} <= set(rates.columns):
+        dose = dict(zip(levels["contrast"], levels["dose"]))
+        cells = rates[rates["contrast"].isin(present)].assign(dose=lambda t: t["contrast"].map(dose))
+    doc.figure(
+        figures.effort_dose_plot(levels, cells, doc.root / "figures" / "effort_dose"),
+        "Win rate against neutral at each effort dose",
+    )

@@ -1,0 +1,133 @@
+"""The report's text-feature, length-control, effort-dose and judge length-bias sections.
+
+Synthetic logs give the structure cheaply (and a log with a lost output); a small real
+eval with a padding-only arm and one length-loving judge shows the judge diagnostics see
+that judge and not its fair neighbour, from real Inspect logs end to end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from inspect_ai import eval
+from inspect_ai.log import write_eval_log
+from inspect_ai.model import get_model
+
+from synthetic_logs import SyntheticRun, synthetic_log
+from utility_gap.analysis.report import ReportSettings, write_report
+from utility_gap.analysis.text_features import FEATURES
+from utility_gap.evals.writing import essay
+from utility_gap.pipeline.cli import main
+
+
+def body(report: Path) -> str:
+    return (report / "report.md").read_text()
+
+
+def cautions(report: Path) -> str:
+    return body(report).split("## What the data cannot support")[1].split("## What was run")[0]
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("text-report")
+    logs = root / "logs"
+    logs.mkdir()
+    runs = [("exhort_vs_neutral", 0.8, 1), ("exhort_mid_vs_neutral", 0.4, 2), ("sandbag_vs_neutral", -0.8, 3)]
+    for contrast, shift, seed in runs:
+        log = synthetic_log(SyntheticRun(contrast=contrast, shift=shift, n_items=15, repeats=2, seed=seed))
+        if contrast == "exhort_mid_vs_neutral":
+            del log.samples[0].metadata["pair"]["b"]  # one output lost from the log
+        write_eval_log(log, str(logs / f"{contrast}.eval"))
+    report = root / "report"
+    write_report(logs, report, ReportSettings(exclude_flags=()))
+    return report
+
+
+def test_sections_tables_and_figures_are_written(synthetic: Path) -> None:
+    text = body(synthetic)
+    for heading in ("## Text features and length control", "### What changed in the text",
+                    "### Length-controlled win rates", "## Effort dose"):
+        assert heading in text
+    for name in ("text_features_by_arm", "feature_deltas_summary", "feature_deltas_by_contrast", "feature_deltas_by_cell",
+                 "length_controlled_by_contrast", "length_controlled_by_cell", "effort_dose", "effort_dose_trend"):
+        assert (synthetic / "tables" / f"{name}.csv").is_file(), name
+        assert f"tables/{name}.csv" in text
+    for name in ("feature_deltas", "length_control", "effort_dose"):
+        assert (synthetic / "figures" / f"{name}.png").stat().st_size > 1000
+        assert (synthetic / "figures" / f"{name}.svg").is_file()
+    deltas = pd.read_csv(synthetic / "tables" / "feature_deltas_by_contrast.csv")
+    assert set(deltas["feature"]) == set(FEATURES) and deltas["contrast"].nunique() == 3
+    lc = pd.read_csv(synthetic / "tables" / "length_controlled_by_contrast.csv").set_index("contrast")
+    assert lc.loc["sandbag_vs_neutral", "raw_win_rate"] < 0.5
+    assert lc["verdict"].notna().all()
+    for contrast in lc.index:  # every contrast gets a sentence saying what length control did to it
+        assert f"- **{contrast}**: raw" in text
+    dose = pd.read_csv(synthetic / "tables" / "effort_dose.csv")
+    assert list(dose["arm"]) == ["exhort_mid", "exhort"] and list(dose["dose"]) == [1, 2]
+
+
+def test_a_lost_output_is_counted_not_dropped(synthetic: Path) -> None:
+    arms = pd.read_csv(synthetic / "tables" / "text_features_by_arm.csv").set_index(["contrast", "arm"])
+    assert arms.loc[("exhort_mid_vs_neutral", "neutral"), "missing"] == 1
+    assert arms.loc[("exhort_mid_vs_neutral", "neutral"), "outputs"] == 30
+    assert arms.loc[("exhort_vs_neutral", "neutral"), "missing"] == 0
+    assert "1 of 180 outputs of the analysed pairs are not in the logs" in cautions(synthetic)
+    lc = pd.read_csv(synthetic / "tables" / "length_controlled_by_contrast.csv").set_index("contrast")
+    decisive_mid = lc.loc["exhort_mid_vs_neutral"]
+    assert decisive_mid["n_no_text"] <= 1 and decisive_mid["n_pairs"] == 30
+    words = pd.read_csv(synthetic / "tables" / "feature_deltas_by_contrast.csv")
+    words = words[(words["contrast"] == "exhort_mid_vs_neutral") & (words["feature"] == "words")].iloc[0]
+    assert (words["n"], words["n_missing"]) == (29, 1)
+
+
+def test_judge_diagnostics_gain_length_bias_columns(synthetic: Path) -> None:
+    diag = pd.read_csv(synthetic / "tables" / "judge_diagnostics.csv")
+    for column in ("longer_pairs", "longer_win_rate", "longer_p", "equal_rubric_pairs", "longer_win_rate_equal_rubric"):
+        assert column in diag.columns
+    assert (diag["longer_pairs"] > 0).all()
+
+
+def test_text_features_can_be_switched_off(synthetic: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_eval_log(synthetic_log(SyntheticRun(n_items=12, seed=5)), str(logs / "a.eval"))
+    out = tmp_path / "report"
+    assert main(["report", str(logs), "--out", str(out), "--no-text-features"]) == 0
+    assert "Text features were not computed (`--no-text-features`)" in body(out)
+    assert not (out / "tables" / "length_controlled_by_contrast.csv").exists()
+    assert "longer_win_rate" not in pd.read_csv(out / "tables" / "judge_diagnostics.csv").columns
+
+
+def test_real_logs_show_which_judge_likes_length(tmp_path: Path) -> None:
+    """A padding-only arm (no quality), one judge with a planted length bias, one fair judge."""
+    logs = tmp_path / "logs"
+    judges = {
+        "judge1": get_model("simulated/judge", memoize=False, seed=1, judge_sd=0.5, length_bias=1.0),
+        "judge2": get_model("simulated/judge", memoize=False, seed=2, judge_sd=0.5),
+    }
+    (log,) = eval(
+        essay,
+        task_args={"contrast": "exhort_mid_vs_neutral", "items": 12, "repeats": 2, "seed": 1},
+        model="simulated/writer",
+        model_args={"length_shifts": "exhort_mid:4", "length_sd": 1.5, "seed": 3},
+        model_roles=judges,
+        log_dir=str(logs),
+        display="none",
+        max_samples=32,
+    )
+    assert log.status == "success", log.error
+    out = tmp_path / "report"
+    write_report(logs, out)
+    diag = pd.read_csv(out / "tables" / "judge_diagnostics.csv").set_index("judge")
+    biased, fair = diag.loc["simulated/judge#1"], diag.loc["simulated/judge#2"]
+    assert biased["longer_pairs"] >= 10
+    assert biased["longer_win_rate"] > 0.8 and biased["longer_p"] < 0.01
+    assert fair["longer_p"] > 0.01
+    assert "Judge `simulated/judge#1` chose the longer text" in cautions(out)
+    assert "Judge `simulated/judge#2` chose the longer text" not in cautions(out)
+    arms = pd.read_csv(out / "tables" / "text_features_by_arm.csv").set_index("arm")
+    assert arms.loc["exhort_mid", "sentences"] > arms.loc["neutral", "sentences"] + 2
+    assert arms["missing"].sum() == 0
