@@ -131,3 +131,15 @@ def test_real_logs_show_which_judge_likes_length(tmp_path: Path) -> None:
     arms = pd.read_csv(out / "tables" / "text_features_by_arm.csv").set_index("arm")
     assert arms.loc["exhort_mid", "sentences"] > arms.loc["neutral", "sentences"] + 2
     assert arms["missing"].sum() == 0
+
+
+def test_a_judged_pairs_table_has_no_texts_and_says_so(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "judged_pairs.csv"
+    out = tmp_path / "report"
+    assert main([
+        "report", "--table", str(example),
+        "--map", "model=llm,task=writing_task,contrast=comparison,item=prompt,pair_id=pair,winner=preferred",
+        "--a-wins", "first", "--b-wins", "second", "--tie", "same", "--unresolved", "??", "--out", str(out),
+    ]) == 0
+    assert "carries no output texts: no feature deltas or length control" in body(out)
+    assert "outputs of the analysed pairs are not in the logs" not in body(out)
