@@ -15,6 +15,8 @@ Choices frame: one row per (sample, presentation order). Columns:
 - `said_a`, `said_b` (float): parsed votes by letter (position)
 - `n_refusal`, `n_unparseable` (int): answers kept but not parsed
 - `method` (`sample` | `logprob`); `p_a` (float or NaN): P(A) in logprob mode;
+  `logprob_letters` (`both` | `A` | `B` | ``): which letters the logprob read found among
+  the top tokens (`` for sampled draws; logs written before this was recorded read `both`);
   `logprob_fallback` (bool): this order fell back to sampling
 - `calls` (int): model calls (API requests) for this order; `completions` (int): answers
   generated for it (K when sampling, 1 for a logprob read)
@@ -36,7 +38,8 @@ SCORER_NAME = "forced_choice_tally"
 COLUMNS: tuple[str, ...] = (
     "log", "round", "model", "domain", "sample_id", "epoch", "outcome_a", "outcome_b",
     "text_a", "text_b", "order", "heldout", "n_first", "n_second", "said_a", "said_b",
-    "n_refusal", "n_unparseable", "method", "p_a", "logprob_fallback", "calls", "completions", "error",
+    "n_refusal", "n_unparseable", "method", "p_a", "logprob_letters", "logprob_fallback", "calls", "completions",
+    "error",
 )
 
 
@@ -102,6 +105,7 @@ def _log_rows(log: EvalLog, name: str) -> list[dict[str, object]]:
                     "n_unparseable": unparseable,
                     "method": method,
                     "p_a": math.nan if p_a is None else float(p_a),
+                    "logprob_letters": "" if p_a is None else str(entry.get("letters", "both")),
                     "logprob_fallback": order in fallback,
                     "calls": calls,
                     "completions": len(entry.get("raw", [])),

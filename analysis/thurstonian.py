@@ -59,6 +59,8 @@ Metrics (`fit_metrics`). Held-out metrics use pairs never trained on.
   against 0.5 (votes within a pair are not independent, so it is optimistic).
 - `intransitive_triad_share`: among training triads whose three pairs all have a
   strict majority, the share that form a cycle.
+- `n_logprob_reads`, `n_logprob_both_letters`, `n_logprob_one_letter`: logprob reads and
+  whether both letters were among the top tokens (present only for logprob data).
 - `position_bias`: the share of parsed answers that were the letter A (raw);
   `position_term` (bool), `position_beta` and `position_beta_ci_low` / `_high`: the
   fitted term on the normalised utility scale; `position_p_first_equal`: the fitted
@@ -524,9 +526,25 @@ def fit_metrics(
             "unparseable_policy": policy,
             "n_failed_samples": _failed_samples(frame),
             "converged": fit.converged,
+            **_logprob_reads(frame),
         }
     )
     return metrics
+
+
+def _logprob_reads(frame: pd.DataFrame) -> dict[str, int]:
+    """How many logprob reads found both letters among the top tokens, and how many one."""
+    if "logprob_letters" not in frame.columns:
+        return {}
+    letters = frame["logprob_letters"].fillna("")
+    reads = letters != ""
+    if not reads.any():
+        return {}
+    return {
+        "n_logprob_reads": int(reads.sum()),
+        "n_logprob_both_letters": int((letters == "both").sum()),
+        "n_logprob_one_letter": int(letters.isin(["A", "B"]).sum()),
+    }
 
 
 def _failed_samples(frame: pd.DataFrame) -> int:

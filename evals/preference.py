@@ -26,7 +26,7 @@ from utility_gap.analysis.pair_selection import Pair, all_pairs, read_pairs_file
 from utility_gap.evals.outcomes import Outcome, load_outcomes
 from utility_gap.evals.task_arguments import task_arguments
 from utility_gap.scorers.choice_parsing import forced_choice_tally, ranking_parse
-from utility_gap.solvers.choice import forced_choice_draws, ranking_request
+from utility_gap.solvers.choice import DEFAULT_TOP_LOGPROBS, forced_choice_draws, ranking_request
 from utility_gap.solvers.choice_prompt import forced_choice_prompt, ranking_prompt
 
 
@@ -74,7 +74,7 @@ def preference_elicitation(
     pairs: str = "all",
     k: int = 5,
     logprobs: bool = False,
-    top_logprobs: int = 5,
+    top_logprobs: int = DEFAULT_TOP_LOGPROBS,
     temperature: float = 1.0,
     seed: int = 0,
     batch: bool = True,
@@ -87,7 +87,8 @@ def preference_elicitation(
         pairs: `all`, a number of pairs (seeded random connected sample), or a pairs file.
         k: Draws per presentation order (sampling mode), at least 1.
         logprobs: Read P(A) from the top logprobs (one call per order) instead of sampling.
-        top_logprobs: How many top logprobs to request in logprob mode.
+        top_logprobs: How many top logprobs to request in logprob mode (20: with 5, 'B' is
+            often missing from a position-biased model's list).
         temperature: Sampling temperature for the draws.
         max_tokens: Answer length limit (None: the model's own). A letter needs one token;
             a small limit keeps slow local models fast, and longer answers are still parsed.

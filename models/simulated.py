@@ -3,7 +3,10 @@
 `simulated/<role>` answers the suite's own prompts from planted parameters:
 
 - **chooser** answers forced choices (and rankings) from planted utilities:
-  P(A over B) = Phi((u_A - u_B + position_bias) / sqrt(var_A + var_B)).
+  P(A over B) = Phi((u_A - u_B + position_bias) / sqrt(var_A + var_B)). Asked for
+  logprobs, it returns the first token's top `top_logprobs` tokens: A, B, "I" (the
+  refusal/unparseable mass) and, with `logprob_other_tokens`, that many other tokens
+  sharing `logprob_other_mass`, so a letter can fall out of a short top list.
 - **writer** returns a text whose *latent quality* is
   `item effect + shift[arm] + utility_slope * u(outcome) + noise`; the arm is
   recognised from the prompt with `identify_framing`. Its length is four sentences,
@@ -187,6 +190,8 @@ class SimulatedParams:
     refusal_rate: float = 0.0
     unparseable_rate: float = 0.0
     logprobs: bool = True  # return logprobs when asked (False: a provider without them)
+    logprob_other_tokens: int = 0  # non-letter tokens in the first token's distribution
+    logprob_other_mass: float = 0.0  # their total probability (taken from A and B in proportion)
     # writer
     shifts: dict[str, float] = field(default_factory=dict)
     utility_slope: float = 0.0
@@ -213,8 +218,9 @@ class SimulatedParams:
     reading_items: str = "sample"  # reading items whose answers the model knows (evals/reading_items.py)
 
 
-_PROBABILITIES = ("refusal_rate", "unparseable_rate", "leak_rate", "accuracy")
-_NON_NEGATIVE = ("latency", "choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band", "length_sd", "refusal_slope")
+_PROBABILITIES = ("refusal_rate", "unparseable_rate", "leak_rate", "accuracy", "logprob_other_mass")
+_NON_NEGATIVE = ("latency", "choice_sd", "item_sd", "noise_sd", "judge_sd", "tie_band", "length_sd", "refusal_slope",
+                 "logprob_other_tokens")
 # The arms `-M accuracy_shifts=arm:shift,...` may name (`utility` names both utility arms).
 ACCURACY_SHIFT_ARMS: frozenset[str] = frozenset(BENCHMARK_ARMS) - {"utility_high", "utility_low"} | {"utility"}
 
@@ -474,7 +480,8 @@ class SimulatedModelAPI(ModelAPI):
         can_judge = role in JUDGING_ROLES
 
         if can_choose and (options := split_forced_choice(last)) is not None:
-            return self._choose(options, rng, bool(config.logprobs), max(1, config.num_choices or 1))
+            return self._choose(options, rng, bool(config.logprobs), max(1, config.num_choices or 1),
+                                config.top_logprobs)
         if can_choose and (ranked := split_ranking(last)) is not None:
             return self._rank(ranked, rng)
         if can_judge and (pair := split_pairwise_prompt(last)) is not None:
@@ -510,20 +517,27 @@ class SimulatedModelAPI(ModelAPI):
         )
 
     def _choose(
-        self, options: tuple[str, str], rng: np.random.Generator, want_logprobs: bool, num_choices: int = 1
+        self, options: tuple[str, str], rng: np.random.Generator, want_logprobs: bool, num_choices: int = 1,
+        top_logprobs: int | None = None,
     ) -> ModelOutput:
         p = self.params
         p_a = self.choice_probability(*options)
         logprobs = None
         if want_logprobs and p.logprobs:
             answered = 1.0 - p.refusal_rate - p.unparseable_rate * (1 - p.refusal_rate)
+            letters = answered * (1.0 - p.logprob_other_mass) if p.logprob_other_tokens else answered
             eps = 1e-12
             top = [
-                TopLogprob(token="A", logprob=math.log(max(eps, answered * p_a))),
-                TopLogprob(token="B", logprob=math.log(max(eps, answered * (1 - p_a)))),
+                TopLogprob(token="A", logprob=math.log(max(eps, letters * p_a))),
+                TopLogprob(token="B", logprob=math.log(max(eps, letters * (1 - p_a)))),
                 TopLogprob(token="I", logprob=math.log(max(eps, 1 - answered))),
             ]
+            for n in range(p.logprob_other_tokens):  # e.g. "Option", "The", " " on a real model
+                share = answered * p.logprob_other_mass / p.logprob_other_tokens
+                top.append(TopLogprob(token=f"tok{n}", logprob=math.log(max(eps, share))))
             top.sort(key=lambda t: -t.logprob)
+            if top_logprobs:  # the provider returns only the top N tokens asked for
+                top = top[:top_logprobs]
             logprobs = Logprobs(content=[Logprob(token=top[0].token, logprob=top[0].logprob, top_logprobs=top)])
         texts = []
         for _ in range(num_choices):  # `num_choices` (OpenAI's `n`): independent draws, one call

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--heldout", type=int, default=None, help="Held-out pairs (default budget/10, at least 10).")
     parser.add_argument("--rounds", type=int, default=4, help="Rounds of pair selection (default 4).")
     parser.add_argument("--logprobs", action="store_true", help="Read P(A) from top logprobs (one call per order).")
+    parser.add_argument("--top-logprobs", type=int, default=20,
+                        help="Logprob mode: top tokens asked for per read (default 20).")
     parser.add_argument("--seed", type=int, default=0, help="Seed for pair selection and the held-out set.")
     parser.add_argument("--temperature", type=float, default=1.0, help="Sampling temperature (default 1).")
     parser.add_argument("--unparseable-policy", choices=["skip", "half"], default="skip",
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         heldout=args.heldout,
         rounds=args.rounds,
         logprobs=args.logprobs,
+        top_logprobs=args.top_logprobs,
         seed=args.seed,
         model_args=key_values(args.model_arg, "-M"),
         unparseable_policy=args.unparseable_policy,

@@ -47,6 +47,7 @@ from utility_gap.analysis.utilities_file import (
 from utility_gap.evals.outcomes import Outcome, load_outcomes
 from utility_gap.evals.preference import preference_elicitation
 from utility_gap.models.simulated import CHOOSING_ROLES
+from utility_gap.solvers.choice import DEFAULT_TOP_LOGPROBS
 
 
 class ElicitationError(RuntimeError):
@@ -66,6 +67,7 @@ class ElicitationPlan:
     rounds: int = 4
     start_share: float = 0.4  # share of the budget asked in round 0 (at least a cycle)
     logprobs: bool = False
+    top_logprobs: int = DEFAULT_TOP_LOGPROBS  # logprob mode: top tokens asked for per read
     seed: int = 0
     model_args: dict[str, Any] = field(default_factory=dict)
     unparseable_policy: str = "skip"
@@ -78,6 +80,8 @@ class ElicitationPlan:
         """Check the plan before any model call; returns the outcomes."""
         if self.k < 1:
             raise ValueError(f"--k {self.k}: the number of draws per order must be at least 1.")
+        if self.logprobs and self.top_logprobs < 2:
+            raise ValueError(f"--top-logprobs {self.top_logprobs}: need at least 2 (for A and B).")
         if self.rounds < 1:
             raise ValueError(f"--rounds {self.rounds}: run at least one round.")
         if self.budget is not None and self.budget < 1:
@@ -124,6 +128,7 @@ def design_record(plan: ElicitationPlan, budget: int, heldout: int) -> dict[str,
     return {
         "mode": "logprob" if plan.logprobs else "sample",
         "k": plan.k,
+        "top_logprobs": plan.top_logprobs if plan.logprobs else None,
         "budget": budget,
         "heldout": heldout,
         "rounds": plan.rounds,
@@ -146,6 +151,8 @@ def signature(plan: ElicitationPlan, n_outcomes: int) -> str:
         "rounds": plan.rounds,
         "start_share": plan.start_share,
         "logprobs": plan.logprobs,
+        # only in logprob mode, so sampling runs keep the signatures they had
+        **({"top_logprobs": plan.top_logprobs} if plan.logprobs else {}),
         "seed": plan.seed,
         "temperature": plan.temperature,
         "max_tokens": plan.max_tokens,
@@ -289,6 +296,7 @@ def _run_round(
         pairs=str(pairs_file),
         k=plan.k,
         logprobs=plan.logprobs,
+        top_logprobs=plan.top_logprobs,
         temperature=plan.temperature,
         max_tokens=plan.max_tokens,
         seed=plan.seed,

@@ -137,6 +137,7 @@ def forced_choice_tally():
             if p_a is not None:
                 # logprob mode: one soft vote per order, P(letter A) from the top logprobs
                 entry["p_a"] = p_a
+                entry["letters"] = record.get("letters", "both")
                 p_first = p_a if order == "ab" else 1.0 - p_a
                 first += p_first
                 second += 1.0 - p_first

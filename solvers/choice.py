@@ -8,14 +8,15 @@ Sampling mode draws K independent answers per order at the task's temperature: o
 call with `num_choices=K` when the provider honours it (OpenAI, Google, Together, vLLM,
 the simulated provider), topped up with single calls otherwise (`batch=False`: always
 K single calls). Logprob
-mode makes one call per order with `logprobs=True` and reads P(A) from the first
-token's top logprobs (renormalised over the tokens `A` and `B`); when the provider
+mode makes one call per order with `logprobs=True, top_logprobs=20` and reads P(A)
+from the first token's top logprobs (renormalised over the tokens `A` and `B`; which
+letters were found is recorded, see `LogprobRead`); when the provider
 returns no usable logprobs it falls back to K sampled draws for that order, logs a
 warning and records `logprob_fallback` in the sample's metadata.
 
 What is stored in `state.metadata` (read back by the scorer and the choices frame):
 `draws = {"ab": {"raw": [str, ...], "p_a": float | None, "p_other": float | None,
-"calls": int}, "ba": {...}}`, `calls` (model calls made for this sample), `method`
+"letters": "both" | "A" | "B" (logprob reads only), "calls": int}, "ba": {...}}`, `calls` (model calls made for this sample), `method`
 (`sample` | `logprob`), `logprob_fallback` (list of orders that fell back).
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from dataclasses import dataclass
 
 from inspect_ai.model import ChatMessageUser, GenerateConfig, ModelOutput, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
@@ -33,14 +35,33 @@ from utility_gap.solvers.choice_prompt import forced_choice_prompt, ranking_prom
 logger = logging.getLogger(__name__)
 _warned_fallback: set[str] = set()
 
+DEFAULT_TOP_LOGPROBS = 20
+"""Top logprobs asked for in logprob mode. With 5, 'B' was missing from 74 of 132 reads on
+the embedded model (its P(A) became 1.0); 20 is the most OpenAI's API returns."""
+
 LOGPROB_FALLBACK_MESSAGE = (
     "The provider returned no top logprobs for the tokens A/B (order {order} of pair {pair}); "
     "falling back to {k} sampled draws for this order."
 )
 
 
-def logprob_choice(output: ModelOutput) -> tuple[float, float] | None:
-    """(P(A) renormalised over A/B, probability mass on other tokens) from the first token.
+@dataclass(frozen=True)
+class LogprobRead:
+    """P(A) read from the first token's top logprobs, and how it was read.
+
+    `letters` is `both` when A and B were both among the top tokens, `A` or `B` when only
+    that letter was. A missing letter's probability is unknown but at most the smallest
+    listed probability (it would otherwise have been listed); that bound is used for it,
+    so a read with one letter gives P(A) close to, but not exactly, 0 or 1.
+    """
+
+    p_a: float
+    p_other: float
+    letters: str
+
+
+def logprob_choice(output: ModelOutput) -> LogprobRead | None:
+    """P(A) renormalised over A/B from the first token's top logprobs; None when unusable.
 
     Tokens are compared after stripping whitespace and case-folding, so ` A` and `a`
     count as A. None when the provider gave no logprobs or neither letter is in the
@@ -52,19 +73,29 @@ def logprob_choice(output: ModelOutput) -> tuple[float, float] | None:
     if not content or not content[0].top_logprobs:
         return None
     mass = {"A": 0.0, "B": 0.0, "other": 0.0}
+    found: set[str] = set()
+    smallest = 1.0
     for top in content[0].top_logprobs:
         key = top.token.strip().upper()
         prob = math.exp(top.logprob)
+        smallest = min(smallest, prob)
+        if key in ("A", "B"):
+            found.add(key)
         mass[key if key in ("A", "B") else "other"] += prob
-    letters = mass["A"] + mass["B"]
-    if letters <= 0.0:
+    if not found:
         return None
+    for letter in ("A", "B"):
+        if letter not in found:
+            mass[letter] = smallest
+    letters = mass["A"] + mass["B"]
     total = letters + mass["other"]
-    return mass["A"] / letters, mass["other"] / total
+    return LogprobRead(mass["A"] / letters, mass["other"] / total, "both" if len(found) == 2 else found.pop())
 
 
 @solver
-def forced_choice_draws(k: int = 5, logprobs: bool = False, top_logprobs: int = 5, batch: bool = True) -> Solver:
+def forced_choice_draws(
+    k: int = 5, logprobs: bool = False, top_logprobs: int = DEFAULT_TOP_LOGPROBS, batch: bool = True
+) -> Solver:
     """Ask the sample's pair in both orders: K sampled draws each, or one logprob call each.
 
     With `batch`, the K draws of an order are requested in one call with
@@ -108,7 +139,8 @@ def forced_choice_draws(k: int = 5, logprobs: bool = False, top_logprobs: int = 
                 order_calls += 1
                 read = logprob_choice(output)
                 if read is not None:
-                    draws[order] = {"raw": [output.completion], "p_a": read[0], "p_other": read[1], "calls": 1}
+                    draws[order] = {"raw": [output.completion], "p_a": read.p_a, "p_other": read.p_other,
+                                    "letters": read.letters, "calls": 1}
                     calls += 1
                     continue
                 message = LOGPROB_FALLBACK_MESSAGE.format(order=order, pair=state.sample_id, k=k)
