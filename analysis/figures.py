@@ -4,8 +4,9 @@ Why these: a reader should see at a glance (1) per contrast, which model x task
 cells move off 0.5 once family-wise uncertainty is accounted for, (2) the positive
 control beside the utility contrast on one scale, (3) whether quality rises with the
 size of the utility difference, (4) whether the two ways of eliciting utilities
-agree, and (5) what changed in the texts, whether a win survives control for length,
-and whether more requested effort wins more. Every function takes tables (the outputs of the statistics modules), writes
+agree, (5) what changed in the texts, whether a win survives control for length,
+and whether more requested effort wins more, and (6) how many of one entity a model
+trades for one of another (exchange rates). Every function takes tables (the outputs of the statistics modules), writes
 `<stem>.png` and `<stem>.svg`, and returns the two paths; none reads logs.
 """
 
@@ -286,4 +287,32 @@ def effort_dose_plot(levels: pd.DataFrame, cells: pd.DataFrame | None, stem: Pat
     ax.set_title("Effort dose: does more requested effort win more?", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
+    return _save(fig, stem)
+
+
+def exchange_rates_plot(rates: pd.DataFrame, stem: Path, title: str = "") -> list[Path]:
+    """Each entity's exchange rate against the reference (log scale) with its bootstrap interval.
+
+    Entities without a rate (slope <= 0) are listed under the axis instead of plotted.
+    """
+    _need(rates, ["entity", "reference", "rate", "rate_ci_low", "rate_ci_high"], "exchange rates")
+    shown = rates[rates["rate"].notna()].sort_values("rate")
+    missing = rates.loc[rates["rate"].isna(), "entity"].tolist()
+    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.28 * len(shown) + 1.2)))
+    y = np.arange(len(shown))
+    low = shown["rate"] - shown["rate_ci_low"]
+    high = shown["rate_ci_high"] - shown["rate"]
+    ax.errorbar(shown["rate"], y, xerr=[low.clip(lower=0), high.clip(lower=0)], fmt="o", color=_POINT,
+                ecolor=_GREY, capsize=2, markersize=4)
+    ax.axvline(1.0, color=_GREY, linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels(shown["entity"], fontsize=8)
+    reference = str(rates["reference"].iloc[0]) if len(rates) else ""
+    ax.set_xlabel(f"units of {reference} worth one unit of the entity (log scale)")
+    ax.set_title(title or "Exchange rates", fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    if missing:
+        fig.text(0.01, -0.02, "No rate (utility does not rise with quantity): " + ", ".join(missing),
+                 fontsize=7, ha="left", va="top", wrap=True)
     return _save(fig, stem)

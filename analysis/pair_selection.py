@@ -120,6 +120,54 @@ def random_connected_pairs(
     return sorted(chosen.values(), key=lambda p: p.key)
 
 
+def regular_pairs(
+    ids: list[str], count: int, seed: int, exclude: Iterable[tuple[str, str]] = ()
+) -> list[Pair]:
+    """About `count` pairs forming a degree-balanced random graph (degrees differ by at most 2).
+
+    Built from random Hamiltonian cycles (each adds 2 to every degree; the first one
+    connects the graph), the last one cut to a path when `count` is not a multiple of n.
+    A banned or repeated link is replaced by a random link between two of the
+    lowest-degree outcomes. At least n - 1 pairs (a spanning path) are returned.
+    """
+    n = len(ids)
+    if n < 2:
+        raise ValueError("Pair selection needs at least two outcomes.")
+    rng = np.random.default_rng([seed, 7_004])
+    banned = set(exclude)
+    available = n * (n - 1) // 2 - len(banned)
+    target = min(max(count, n - 1), available)
+    chosen: dict[tuple[str, str], Pair] = {}
+    degree = np.zeros(n, int)
+
+    def take(x: int, y: int) -> bool:
+        pair = Pair.of(ids[x], ids[y])
+        if pair.key in banned or pair.key in chosen:
+            return False
+        chosen[pair.key] = pair
+        degree[x] += 1
+        degree[y] += 1
+        return True
+
+    misses = 0
+    while len(chosen) + misses < target:
+        order = rng.permutation(n)
+        links = list(zip(order, np.roll(order, -1))) if n > 2 else [(order[0], order[1])]
+        for x, y in links[: target - len(chosen) - misses]:
+            if not take(int(x), int(y)):
+                misses += 1
+    tries = 0
+    while len(chosen) < target and tries < 50 * n:
+        tries += 1
+        low = np.flatnonzero(degree <= degree.min() + 1)
+        x, y = rng.choice(low, 2, replace=False) if low.size >= 2 else rng.choice(n, 2, replace=False)
+        take(int(x), int(y))
+    while len(chosen) < target:  # dense corner cases: any unasked pair
+        x, y = rng.choice(n, 2, replace=False)
+        take(int(x), int(y))
+    return sorted(chosen.values(), key=lambda p: p.key)
+
+
 def active_pairs(
     ids: list[str],
     means: dict[str, float],
@@ -169,6 +217,66 @@ def active_pairs(
             degree[rows[e]] += 1
             degree[cols[e]] += 1
             chosen.append(Pair.of(ids[rows[e]], ids[cols[e]]))
+    return chosen
+
+
+def close_low_degree_pairs(
+    ids: list[str],
+    means: dict[str, float],
+    variances: dict[str, float],
+    asked: Iterable[tuple[str, str]],
+    count: int,
+    seed: int,
+    gap_share: float = 0.10,
+    degree_share: float = 0.20,
+    batch: int = 500,
+) -> list[Pair]:
+    """`count` unasked pairs drawn at random among the close and the under-compared.
+
+    In batches of `batch`: the candidates are unasked pairs in the smallest `gap_share`
+    of fitted gaps |mu_i - mu_j| / sqrt(var_i + var_j) *and* the smallest
+    `degree_share` of degree sums deg_i + deg_j (topped up from the closest gaps when
+    fewer); a batch is a seeded random draw among them, and degrees are updated before
+    the next batch, so no outcome absorbs a round. Random choice within the filters,
+    rather than taking the very closest pairs, keeps the comparisons spread.
+    """
+    n = len(ids)
+    index = {o: i for i, o in enumerate(ids)}
+    asked_mask = np.zeros((n, n), dtype=bool)
+    for x, y in asked:
+        i, j = index[x], index[y]
+        asked_mask[i, j] = asked_mask[j, i] = True
+    degree = asked_mask.sum(axis=1).astype(float)
+    mu = np.array([means.get(o, 0.0) for o in ids])
+    var = np.array([max(variances.get(o, 1.0), 1e-6) for o in ids])
+    rows, cols = np.triu_indices(n, k=1)
+    keep = ~asked_mask[rows, cols]
+    rows, cols = rows[keep], cols[keep]
+    gap = np.abs(mu[rows] - mu[cols]) / np.sqrt(var[rows] + var[cols])
+    rng = np.random.default_rng([seed, 7_005])
+    open_ = np.ones(rows.size, dtype=bool)
+    count = min(count, rows.size)
+    chosen: list[Pair] = []
+    while len(chosen) < count:
+        want = min(batch, count - len(chosen))
+        live = np.flatnonzero(open_)
+        g, d = gap[live], degree[rows[live]] + degree[cols[live]]
+        close = g <= np.quantile(g, gap_share)
+        low = d <= np.quantile(d, degree_share)
+        picked = live[close & low]
+        if picked.size > want:
+            picked = rng.choice(picked, size=want, replace=False)
+        elif picked.size < want:  # top up from the closest gaps, least compared first
+            rest = live[close & ~low]
+            rest = rest[np.argsort(degree[rows[rest]] + degree[cols[rest]], kind="stable")]
+            picked = np.concatenate([picked, rest[: want - picked.size]])
+            if picked.size < want:
+                others = np.setdiff1d(live, picked)
+                picked = np.concatenate([picked, others[np.argsort(gap[others])][: want - picked.size]])
+        open_[picked] = False
+        np.add.at(degree, rows[picked], 1)
+        np.add.at(degree, cols[picked], 1)
+        chosen.extend(Pair.of(ids[rows[e]], ids[cols[e]]) for e in picked)
     return chosen
 
 

@@ -17,7 +17,16 @@ from utility_gap.analysis import figures
 from utility_gap.analysis.frames import Frames
 from utility_gap.analysis.ranking import RANKING_TASK, aggregate_rankings, rankings_frame
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, slug
-from utility_gap.analysis.utilities_file import UtilitiesFileError, read_utilities
+from utility_gap.analysis.utilities_file import UtilitiesFileError, design_text, read_utilities
+
+
+def _position_cell(m: dict[str, Any]) -> str:
+    """The fitted position term with its CI, or why there is none."""
+    if not m.get("position_term") or m.get("position_beta") is None:
+        return "not fitted" if "position_term" in m else "not recorded"
+    if m.get("position_beta_ci_low") is None:
+        return f"{m['position_beta']:+.3f}"
+    return f"{m['position_beta']:+.3f} [{m['position_beta_ci_low']:+.3f}, {m['position_beta_ci_high']:+.3f}]"
 
 
 def utilities_section(doc: ReportDocument, ctx: ReportContext) -> None:
@@ -45,9 +54,13 @@ def utilities_section(doc: ReportDocument, ctx: ReportContext) -> None:
                 "informative": uf.informative,
                 "uninformative_reasons": "; ".join(uf.uninformative_reasons),
                 **{k: m.get(k) for k in (
-                    "train_accuracy", "heldout_accuracy", "heldout_log_loss", "intransitive_triad_share",
-                    "position_bias", "unparseable_policy",
+                    "train_accuracy", "heldout_accuracy", "heldout_pair_accuracy", "heldout_log_loss",
+                    "heldout_calibration_error", "intransitive_triad_share", "position_bias", "position_beta",
+                    "position_beta_ci_low", "position_beta_ci_high", "unparseable_policy",
                 )},
+                "heldout_choice_accuracy": m.get("heldout_accuracy"),
+                "position_term": _position_cell(m),
+                "design": design_text(uf.design) if uf.design else "not recorded",
                 **{k: int(m[k]) if m.get(k) is not None else None for k in (
                     "n_pairs", "n_choices", "n_refusal", "n_unparseable",
                 )},
@@ -59,9 +72,19 @@ def utilities_section(doc: ReportDocument, ctx: ReportContext) -> None:
     doc.table(
         "elicitation_diagnostics",
         pd.DataFrame(rows),
-        ["file", "model", "domain", "method", "outcomes", "informative", "uninformative_reasons", "heldout_accuracy",
-         "heldout_log_loss", "intransitive_triad_share", "position_bias", "n_choices", "n_refusal", "n_unparseable",
-         "unparseable_policy"],
+        ["file", "model", "domain", "method", "outcomes", "informative", "uninformative_reasons",
+         "heldout_pair_accuracy", "heldout_choice_accuracy", "heldout_log_loss", "heldout_calibration_error",
+         "intransitive_triad_share", "position_bias", "position_term", "n_choices", "n_refusal", "n_unparseable",
+         "unparseable_policy", "design"],
+    )
+    doc.add(
+        "Held-out accuracy is given at two levels that must not be confused: *per pair* (among held-out pairs "
+        "whose votes have a strict majority, the share whose majority the fitted order matches; the usual metric "
+        "in the literature) and *per choice* (the share of individual held-out votes the fitted utilities predict, "
+        "which is bounded by how noisy single answers are). Log-loss and calibration error are per choice and "
+        "include the position term. `position_bias` is the raw share of answers 'A'; `position_term` is the fitted "
+        "shift towards the option shown first, in normalised utility units with its 95% CI, kept out of the "
+        "utilities. Every number comes from the design in the last column."
     )
     if problems:
         doc.add("Files that could not be read as utilities files:", *problems)
@@ -127,3 +150,54 @@ def _methods_scatter(doc: ReportDocument, uf: Any, method: str, scores: pd.DataF
                                         title=f"{uf.model} / {uf.domain}: Spearman {rho:.2f}"),
         f"Thurstonian mean against {method} score",
     )
+
+
+def exchange_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
+    """Exchange rates between entities for utilities files over entity x quantity domains."""
+    from utility_gap.analysis.exchange_rates import exchange_rates, exchange_table, has_exchange_structure
+    from utility_gap.evals.outcomes import load_outcomes
+
+    utilities_dir = Path(ctx.settings.utilities_dir) if ctx.settings.utilities_dir else None
+    if utilities_dir is None:
+        return
+    found = []
+    for path in sorted(utilities_dir.rglob("*.json")):
+        try:
+            uf = read_utilities(path)
+            table = exchange_table(uf.outcomes, load_outcomes(uf.domain))
+        except ValueError:  # unreadable files are listed by the diagnostics section; unknown domains have no fields
+            continue
+        if has_exchange_structure(table):
+            found.append((uf, table))
+    if not found:
+        return
+    doc.add(
+        "## Stage 1: exchange rates between entities",
+        "Per entity, utility ~ a + b ln(quantity) is fitted to the outcomes' Thurstonian means; the rate says how "
+        "many units of the reference entity the model's choices treat as worth one unit of the entity, at the "
+        "reference quantity (the geometric mean of the grid). Intervals: parametric bootstrap of the utilities "
+        "(see `analysis/exchange_rates.py`). An entity whose utility does not rise with quantity gets no rate.",
+    )
+    for uf, table in found:
+        result = exchange_rates(table, seed=ctx.settings.seed)
+        if result.rates.empty:
+            doc.add(f"`{uf.model}` / {uf.domain}: no exchange rates ({'; '.join(result.warnings)}).")
+            continue
+        merged = result.rates.merge(result.fits, on=["kind", "entity"], how="left")
+        for kind, rows in merged.groupby("kind", sort=False):
+            name = f"exchange_rates__{slug(uf.model)}__{uf.domain}__{slug(str(kind))}"
+            reference = rows["reference"].iloc[0]
+            doc.add(f"### `{uf.model}` / {uf.domain} / {kind}: units of {reference} per unit of each entity")
+            doc.table(
+                name,
+                rows.sort_values("rate", ascending=False, na_position="last"),
+                ["entity", "rate", "rate_ci_low", "rate_ci_high", "b", "b_ci_low", "b_ci_high", "r_squared", "note"],
+                caption=f"Reference quantity {rows['reference_quantity'].iloc[0]:.0f}; uncertainty from "
+                        f"{result.se_source}, {result.bootstrap} bootstrap draws.",
+            )
+            doc.figure(
+                figures.exchange_rates_plot(rows, doc.root / "figures" / name, title=f"{uf.model} / {uf.domain} / {kind}"),
+                f"Exchange rates against {reference}",
+            )
+        for warning in result.warnings:
+            doc.cautions.append(f"Exchange rates for `{uf.model}` over `{uf.domain}`: {warning}.")

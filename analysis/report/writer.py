@@ -46,7 +46,7 @@ from utility_gap.analysis.report.result_sections import (
 )
 from utility_gap.analysis.report.run_sections import exclusions_section, what_was_run_section
 from utility_gap.analysis.report.settings import ReportError, ReportSettings
-from utility_gap.analysis.report.stage1_sections import utilities_section
+from utility_gap.analysis.report.stage1_sections import exchange_rates_section, utilities_section
 from utility_gap.analysis.report.plan_sections import plan_section
 from utility_gap.analysis.report.summary_sections import data_cautions_section, findings
 from utility_gap.analysis.report.table_sections import table_input_section
@@ -73,6 +73,7 @@ BODY_SECTIONS: tuple[Section, ...] = (
     judges_section,
     human_section,  # the panel against people (--ratings)
     utilities_section,
+    exchange_rates_section,
     data_cautions_section,  # last: it reads the tables the others made
 )
 
