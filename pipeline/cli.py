@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from utility_gap.pipeline.errors import CommandError
+from utility_gap.pipeline.errors import CommandError, plain
 
 COMMANDS: dict[str, str] = {
     "run": "Run the whole experiment (Stages 1-4), resumable; the embedded model when no --model.",
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except CommandError as ex:
-        print(f"utility-gap {args.command}: error: {ex}", file=sys.stderr)
+        print(f"utility-gap {args.command}: error: {plain(str(ex))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"utility-gap {args.command}: interrupted.", file=sys.stderr)
