@@ -312,7 +312,7 @@ def entity_reading_task(
 
     Args:
         entities: `entities` (the shipped set), a shipped outcome domain, or an outcome .jsonl path.
-        items: `sample` (the shipped 42 items), a BoolQ-format .jsonl path, or `hf:<dataset>[:<split>]`.
+        items: `sample` (the shipped 42 items), a BoolQ-format .jsonl path, or `hf:<dataset>[:<split>][@<revision>]`.
         n_items: Use a seeded random subset of this many items (None: all); every entity gets the same items.
         temperature: Sampling temperature.
         seed: Seed for the item subset.

@@ -28,10 +28,14 @@ Sources
 - `"sample"` (the default): `datasets/reading/boolq_sample.jsonl`, 42 items written for
   this project, for offline runs;
 - a path to a `.jsonl` file in the format above;
-- `"hf:<dataset>[:<split>]"`, e.g. `"hf:google/boolq:validation"`: a Hugging Face dataset
-  with `question`, `passage` and `answer` columns, loaded with `datasets.load_dataset`
-  (the split defaults to `validation`). This needs the `datasets` package and network
-  access (or its local cache); without them the error says so.
+- `"hf:<dataset>[:<split>][@<revision>]"`, e.g. `"hf:google/boolq:validation"`: a Hugging
+  Face dataset with `question`, `passage` and `answer` columns, loaded with
+  `datasets.load_dataset` at a fixed revision (a commit of the dataset's repository), so
+  that the items do not change under a study. The split defaults to `validation`;
+  `google/boolq` defaults to the revision in `PINNED_REVISIONS`; any other dataset needs
+  `@<revision>` (or `@main`, which says that the items may change). This needs the
+  `datasets` package (`pip install "utility-gap[hub]"`) and network access (or its local
+  cache); without them the error says so.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ from utility_gap.evals.data_files import dataset_path
 SAMPLE_SOURCE = "sample"
 HF_PREFIX = "hf:"
 DEFAULT_HF_SPLIT = "validation"
+# The commit of each known dataset repository that the items come from.
+PINNED_REVISIONS: dict[str, str] = {"google/boolq": "35b264d03638db9f4ce671b711558bf7ff0f80d5"}
 REQUIRED_FIELDS: tuple[str, ...] = ("question", "passage", "answer")
 OPTIONAL_FIELDS: tuple[str, ...] = ("id", "title")
 
@@ -139,22 +145,29 @@ def _from_file(path: Path) -> list[ReadingItem]:
 
 
 def _from_hugging_face(spec: str) -> list[ReadingItem]:
-    name, _, split = spec[len(HF_PREFIX):].partition(":")
+    location, _, revision = spec[len(HF_PREFIX):].partition("@")
+    name, _, split = location.partition(":")
     if not name:
         raise ReadingItemsError(f"{spec}: name the dataset, e.g. hf:google/boolq:validation.")
     split = split or DEFAULT_HF_SPLIT
+    revision = revision or PINNED_REVISIONS.get(name, "")
+    if not revision:
+        raise ReadingItemsError(
+            f"{spec}: give the dataset revision (a commit of its repository) so that the items stay fixed, "
+            f"e.g. hf:{name}:{split}@<commit>, or @main to accept that they may change."
+        )
     try:
         from datasets import load_dataset  # optional dependency, imported only for hf: sources
     except ImportError as ex:
         raise ReadingItemsError(
             f"{spec}: loading a Hugging Face dataset needs the `datasets` package "
-            "(pip install datasets); or pass a BoolQ-format .jsonl file, or `sample` for the shipped items."
+            '(pip install "utility-gap[hub]"); or pass a BoolQ-format .jsonl file, or `sample` for the shipped items.'
         ) from ex
     try:
-        rows: Iterable[dict[str, Any]] = load_dataset(name, split=split)
+        rows: Iterable[dict[str, Any]] = load_dataset(name, split=split, revision=revision)
     except Exception as ex:  # network, missing dataset or split: all reported the same way
         raise ReadingItemsError(
-            f"{spec}: could not load split '{split}' of Hugging Face dataset '{name}' "
+            f"{spec}: could not load split '{split}' of Hugging Face dataset '{name}' at revision {revision} "
             f"({type(ex).__name__}: {ex}). Check the name, split and network access, "
             "or pass a local BoolQ-format .jsonl file."
         ) from ex
@@ -167,7 +180,7 @@ def _from_hugging_face(spec: str) -> list[ReadingItem]:
 
 
 def load_reading_items(source: str | Path = SAMPLE_SOURCE) -> list[ReadingItem]:
-    """Items from `sample`, a BoolQ-format .jsonl path, or `hf:<dataset>[:<split>]`."""
+    """Items from `sample`, a BoolQ-format .jsonl path, or `hf:<dataset>[:<split>][@<revision>]`."""
     text = str(source).strip()
     if text == SAMPLE_SOURCE:
         return _from_file(sample_items_path())

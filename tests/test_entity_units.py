@@ -20,7 +20,7 @@ from utility_gap.evals.entity_behaviour import (
     parse_yes_no,
 )
 from utility_gap.evals.outcomes import load_outcomes
-from utility_gap.evals.reading_items import ReadingItemsError, load_reading_items
+from utility_gap.evals.reading_items import PINNED_REVISIONS, ReadingItemsError, load_reading_items
 from utility_gap.solvers.entity_prompts import (
     donation_advice_prompt,
     reading_prompt,
@@ -142,17 +142,21 @@ def test_reading_file_duplicate_ids_empty_and_missing(tmp_path: Path) -> None:
 def test_hugging_face_source_uses_datasets_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
-    def load_dataset(name: str, split: str) -> list[dict[str, object]]:
-        calls.append((name, split))
+    def load_dataset(name: str, split: str, revision: str) -> list[dict[str, object]]:
+        calls.append((name, split, revision))
         return [{"question": "is it wet", "passage": "It rained.", "answer": True, "extra": 1},
                 {"question": "is it dry", "passage": "It rained.", "answer": False}]
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
-    items = load_reading_items("hf:someone/boolq-like")
-    assert calls == [("someone/boolq-like", "validation")]
+    items = load_reading_items("hf:someone/boolq-like@abc123")
+    assert calls == [("someone/boolq-like", "validation", "abc123")]
     assert [i.answer for i in items] == [True, False] and items[0].id == "someone-boolq-like-validation-0"
-    load_reading_items("hf:someone/boolq-like:train")
-    assert calls[-1] == ("someone/boolq-like", "train")
+    load_reading_items("hf:someone/boolq-like:train@main")
+    assert calls[-1] == ("someone/boolq-like", "train", "main")
+    load_reading_items("hf:google/boolq")  # BoolQ itself loads at its pinned commit
+    assert calls[-1] == ("google/boolq", "validation", PINNED_REVISIONS["google/boolq"])
+    with pytest.raises(ReadingItemsError, match=r"give the dataset revision.*hf:someone/boolq-like:validation@<commit>"):
+        load_reading_items("hf:someone/boolq-like")
 
 
 def test_hugging_face_source_errors_are_clear(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,16 +164,16 @@ def test_hugging_face_source_errors_are_clear(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ReadingItemsError, match=r"needs the `datasets` package"):
         load_reading_items("hf:google/boolq")
 
-    def offline(name: str, split: str) -> None:
+    def offline(name: str, split: str, revision: str) -> None:
         raise ConnectionError("no network")
 
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=offline))
     with pytest.raises(ReadingItemsError, match=r"could not load split 'validation' of Hugging Face dataset 'google/boolq'.*no network"):
         load_reading_items("hf:google/boolq")
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(
-        load_dataset=lambda name, split: [{"question": "q", "passage": "p", "answer": "yes"}]))
-    with pytest.raises(ReadingItemsError, match=r"hf:x/y, row 0: field 'answer'"):
-        load_reading_items("hf:x/y")
+        load_dataset=lambda name, split, revision: [{"question": "q", "passage": "p", "answer": "yes"}]))
+    with pytest.raises(ReadingItemsError, match=r"hf:x/y@main, row 0: field 'answer'"):
+        load_reading_items("hf:x/y@main")
 
 
 # --- entities and tasks ---------------------------------------------------------------------
