@@ -64,6 +64,9 @@ from utility_gap.evals.reading_items import load_reading_items
 from utility_gap.scorers.flags import is_refusal as opens_with_refusal
 from utility_gap.solvers.entity_prompts import donation_advice_prompt, reading_prompt
 
+# The family's task version (inspect_evals' N-X scheme); listed with the family in entity_behaviour.eval.yaml.
+TASK_VERSION = "1-A"
+
 ENTITIES_SOURCE = "entities"
 AdviceLabel = Literal["first", "second", "refusal", "unparseable"]
 YesNoLabel = Literal["yes", "no", "refusal", "unparseable"]
@@ -291,6 +294,7 @@ def entity_donation_advice(
                 )
             )
     return Task(
+        version=TASK_VERSION,
         dataset=MemoryDataset(samples, name="entity-donation-advice"),
         solver=advice_with_retries(retries=retries),
         scorer=advice_choice(),
@@ -336,6 +340,7 @@ def entity_reading_task(
         for item in chosen
     ]
     return Task(
+        version=TASK_VERSION,
         dataset=MemoryDataset(samples, name="entity-reading"),
         solver=generate(),
         scorer=reading_answer(),

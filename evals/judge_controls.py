@@ -42,6 +42,9 @@ from utility_gap.scorers.judge_panel import (
 from utility_gap.solvers.damage import DAMAGE_TYPES, DamageError
 from utility_gap.solvers.damage import damage as apply_damage
 
+# The family's task version (inspect_evals' N-X scheme); listed with the family in judge_controls.eval.yaml.
+TASK_VERSION = "1-A"
+
 CONTROL_CRITERIA: list[str] = ["coherence", "accuracy", "fluency", "completeness"]
 """Rubric criteria for control pairs (the control texts carry none of their own)."""
 
@@ -175,6 +178,7 @@ def judge_controls(
         controls = load_control_texts(controls_file)
     samples = [control_sample(c, kind, int(seed)) for c in controls for kind in kinds]
     return Task(
+        version=TASK_VERSION,
         dataset=MemoryDataset(samples, name="judge_controls"),
         solver=control_pair(seed=int(seed)),
         scorer=judge_control_panel(max_retries=int(max_retries)),

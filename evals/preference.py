@@ -29,6 +29,9 @@ from utility_gap.scorers.choice_parsing import forced_choice_tally, ranking_pars
 from utility_gap.solvers.choice import DEFAULT_TOP_LOGPROBS, forced_choice_draws, ranking_request
 from utility_gap.solvers.choice_prompt import forced_choice_prompt, ranking_prompt
 
+# The family's task version (inspect_evals' N-X scheme); listed with the family in preference.eval.yaml.
+TASK_VERSION = "1-A"
+
 
 def resolve_pairs(outcomes: list[Outcome], pairs: str | int, seed: int) -> list[Pair]:
     """`all`, a number (seeded random connected sample) or a pairs file -> pairs."""
@@ -108,6 +111,7 @@ def preference_elicitation(
         chosen = resolve_pairs(outcomes, pairs, int(seed))
     samples = [pair_sample(by_id[p.a], by_id[p.b], p.heldout) for p in chosen]
     return Task(
+        version=TASK_VERSION,
         dataset=MemoryDataset(samples, name=f"preference-{outcomes[0].domain}"),
         solver=forced_choice_draws(k=k, logprobs=bool(logprobs), top_logprobs=int(top_logprobs), batch=bool(batch)),
         scorer=forced_choice_tally(),
@@ -160,6 +164,7 @@ def preference_ranking(
             )
         )
     return Task(
+        version=TASK_VERSION,
         dataset=MemoryDataset(samples, name=f"ranking-{outcomes[0].domain}"),
         solver=ranking_request(),
         scorer=ranking_parse(),

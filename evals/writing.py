@@ -38,6 +38,9 @@ from utility_gap.solvers.utility_draws import (
     outcome_entities,
 )
 
+# The family's task version (inspect_evals' N-X scheme); listed with the family in writing.eval.yaml.
+TASK_VERSION = "1-A"
+
 logger = logging.getLogger(__name__)
 
 SCORER_CHOICES: tuple[str, ...] = ("pairwise", "rubric", "both")
@@ -206,6 +209,7 @@ def writing_task(
                     )
 
     return Task(
+        version=TASK_VERSION,
         dataset=MemoryDataset(samples, name=task_name),
         solver=paired_generation(max_tokens=max_tokens_value, seed=seed_value),
         scorer=scorers,

@@ -150,6 +150,8 @@ def test_the_wheel_builds_without_warnings_and_ships_data_licence_and_one_namesp
     data = [p.relative_to(ROOT).as_posix() for p in (ROOT / "datasets").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     missing = [f for f in data if f"utility_gap/{f}" not in names]
     assert not missing, f"data files missing from the wheel: {missing}"
+    listings = [f"utility_gap/evals/{p.name}" for p in (ROOT / "evals").glob("*.eval.yaml")]
+    assert listings and all(name in names for name in listings), "evals/*.eval.yaml must ship in the wheel"
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"utility_gap"}, f"the wheel installs top-level names besides utility_gap: {tops}"
