@@ -23,7 +23,7 @@ from typing import Any
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.scorer import Score, Scorer, Target, grouped, scorer
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, Value, grouped, metric, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from utility_gap.evals.task_arguments import task_arguments
@@ -126,10 +126,28 @@ def control_pair(seed: int = 0) -> Solver:
     return solve
 
 
+@metric(scores="unreduced")
+def per_damage(share: str) -> Metric:
+    """`a_share` (as `<damage>_accuracy`) or `tie_share` (`<damage>_ties`) per damage type,
+    over every epoch (see scorers/panel_metrics.py for why not after epoch reduction)."""
+    suffix = {"a_share": "accuracy", "tie_share": "ties"}[share]
+    inner = grouped(
+        (a_share if share == "a_share" else tie_share)(with_stderr=False),
+        "damage",
+        name_template=f"{{group_name}}_{suffix}",
+        all_label=f"all_{suffix}",
+    )
+
+    def compute(scores: list[SampleScore]) -> Value:
+        return inner(scores)
+
+    return compute
+
+
 @scorer(
     metrics=[
-        grouped(a_share(), "damage", name_template="{group_name}_accuracy", all_label="all_accuracy"),
-        grouped(tie_share(), "damage", name_template="{group_name}_ties", all_label="all_ties"),
+        per_damage("a_share"),
+        per_damage("tie_share"),
         order_consistency(),
         missing_judge_share(),
     ]
@@ -141,8 +159,9 @@ def judge_control_panel(
 ) -> Scorer:
     """`judge_panel` on control pairs, with accuracy per damage type.
 
-    Metrics: `<damage>_accuracy` (share of pairs the intact text wins; ties count as
-    not won), `<damage>_ties` (share of ties), `order_consistency`, `missing_judge_share`.
+    Metrics (per epoch): `<damage>_accuracy` (share of pairs the intact text wins; ties
+    count as not won), `<damage>_ties` (share of ties), `order_consistency`,
+    `missing_judge_share` (each with `_stderr`).
     """
     panel = judge_panel(role=role, max_retries=max_retries, temperature=temperature)
 

@@ -94,26 +94,30 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from inspect_ai.model import GenerateConfig, Model, get_model, model_roles
 from inspect_ai.scorer import (
-    Metric,
-    SampleScore,
     Score,
     Scorer,
     Target,
     mean,
-    metric,
     scorer,
+    stderr,
 )
 from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 
 from utility_gap.scorers.chrf import pair_chrf
+from utility_gap.scorers.panel_metrics import (  # noqa: F401  (re-exported: judge_controls, tests)
+    a_share,
+    a_win_rate,
+    missing_judge_share,
+    order_consistency,
+    tie_share,
+)
 from utility_gap.scorers.judge_prompts import (
     pairwise_judge_prompt,
     parse_pairwise_verdict,
@@ -297,78 +301,7 @@ def _outputs(pair: dict[str, Any]) -> dict[str, str]:
 _VALUE_OF = {"a": 1.0, "b": 0.0, "tie": 0.5}
 
 
-def _winners(scores: list[SampleScore]) -> list[str | None]:
-    """Panel winners from the values (robust to epoch reduction, which drops metadata)."""
-    winners: list[str | None] = []
-    for s in scores:
-        value = s.score.value
-        if isinstance(value, (int, float)) and not math.isnan(float(value)):
-            winners.append({1.0: "a", 0.0: "b"}.get(float(value), "tie"))
-        else:
-            winners.append(None)
-    return winners
-
-
-@metric
-def a_win_rate() -> Metric:
-    """Share of decided pairs (ties and all-missing excluded) that side a won."""
-
-    def compute(scores: list[SampleScore]) -> float:
-        decided = [w for w in _winners(scores) if w in ("a", "b")]
-        return decided.count("a") / len(decided) if decided else float("nan")
-
-    return compute
-
-
-@metric
-def a_share() -> Metric:
-    """Share of judged pairs that side a won, ties counted as not won (control accuracy)."""
-
-    def compute(scores: list[SampleScore]) -> float:
-        judged = [w for w in _winners(scores) if w is not None]
-        return judged.count("a") / len(judged) if judged else float("nan")
-
-    return compute
-
-
-@metric
-def tie_share() -> Metric:
-    """Share of judged pairs (all-missing excluded) the panel called a tie."""
-
-    def compute(scores: list[SampleScore]) -> float:
-        judged = [w for w in _winners(scores) if w is not None]
-        return judged.count("tie") / len(judged) if judged else float("nan")
-
-    return compute
-
-
-def _judge_records(scores: list[SampleScore]) -> list[dict[str, Any]]:
-    return [j for s in scores for j in ((s.score.metadata or {}).get("judges") or [])]
-
-
-@metric
-def order_consistency() -> Metric:
-    """Share of judge verdicts (both orders parsed) that did not change with the order."""
-
-    def compute(scores: list[SampleScore]) -> float:
-        flags = [j["order_consistent"] for j in _judge_records(scores) if j.get("order_consistent") is not None]
-        return sum(flags) / len(flags) if flags else float("nan")
-
-    return compute
-
-
-@metric
-def missing_judge_share() -> Metric:
-    """Share of judge verdicts that were missing (unparseable after retries)."""
-
-    def compute(scores: list[SampleScore]) -> float:
-        records = _judge_records(scores)
-        return sum(j.get("verdict") is None for j in records) / len(records) if records else float("nan")
-
-    return compute
-
-
-@scorer(metrics=[a_win_rate(), tie_share(), order_consistency(), missing_judge_share()])
+@scorer(metrics=[a_win_rate(), tie_share(), order_consistency(), missing_judge_share()])  # per epoch: panel_metrics.py
 def judge_panel(
     role: str = JUDGE_ROLE,
     max_retries: int = DEFAULT_MAX_RETRIES,
@@ -437,7 +370,7 @@ def _criteria(state: TaskState) -> list[str]:
     return criteria
 
 
-@scorer(metrics={"a": [mean()], "b": [mean()]})
+@scorer(metrics={"a": [mean(), stderr()], "b": [mean(), stderr()]})
 def judge_rubric(
     role: str = JUDGE_ROLE,
     max_retries: int = DEFAULT_MAX_RETRIES,

@@ -378,3 +378,50 @@ def test_retry_prompt_carries_the_format_reminder(tmp_path):
     prompts = judge_prompts(log)
     assert len(prompts) == 6
     assert sum(p.endswith(FORMAT_REMINDER) for p in prompts) == 4
+
+
+def test_metrics_with_epochs_are_per_epoch_with_clustered_stderr(tmp_path):
+    # Side a is a little better and the judges are noisy and position-biased, so the
+    # winners and consistency of one pair differ between epochs: epoch reduction (the mean
+    # of 1.0 and 0.0 reads as 0.5, a tie; one epoch's judge records kept) would distort
+    # every metric. The metrics must equal the shares over all epochs' scores in the log.
+    samples = [pair_sample(i, planted(0.3, f"Text a {i}."), planted(0.0, f"Text b {i}.")) for i in range(12)]
+    task = Task(dataset=MemoryDataset(samples), solver=planted_pair(), scorer=judge_panel(), epochs=3)
+    [log] = eval(
+        task,
+        model=get_model("simulated/subject", seed=0, memoize=False),
+        model_roles=sim_judges(3, judge_sd=1.0, position_bias=0.6),
+        log_dir=str(tmp_path),
+        display="none",
+        max_samples=32,
+    )
+    assert log.status == "success", log.error
+    per_epoch = scores(log)
+    assert len(per_epoch) == 36
+    winners = [s.metadata["winner"] for s in per_epoch if s.metadata["winner"] is not None]
+    by_sample: dict[str, set[str]] = {}
+    for sample in log.samples:
+        by_sample.setdefault(str(sample.id), set()).add(sample.scores["judge_panel"].answer)
+    assert any(len(w) > 1 for w in by_sample.values()), "the planted noise should vary winners across epochs"
+    flags = [j["order_consistent"] for s in per_epoch for j in s.metadata["judges"] if j["order_consistent"] is not None]
+    decided = [w for w in winners if w != "tie"]
+    metrics = log.results.scores[0].metrics
+    assert metrics["tie_share"].value == pytest.approx(winners.count("tie") / len(winners))
+    assert metrics["a_win_rate"].value == pytest.approx(decided.count("a") / len(decided))
+    assert metrics["order_consistency"].value == pytest.approx(sum(flags) / len(flags))
+    for name in ("tie_share", "a_win_rate", "order_consistency"):
+        se = metrics[f"{name}_stderr"].value
+        assert 0 < se < 0.3, (name, se)
+    assert metrics["missing_judge_share"].value == metrics["missing_judge_share_stderr"].value == 0.0
+
+
+def test_clustered_ratio_stderr_matches_the_delta_method_by_hand():
+    from utility_gap.scorers.panel_metrics import clustered_ratio
+
+    rows = [("s1", 1, 1), ("s1", 0, 1), ("s2", 1, 1), ("s2", 1, 1), ("s3", 0, 1), ("s3", 0, 0)]
+    ratio, se = clustered_ratio(rows)
+    assert ratio == pytest.approx(3 / 5)
+    # clusters (y, d): (1, 2), (2, 2), (0, 1); residuals y - r d: -0.2, 0.8, -0.6
+    assert se == pytest.approx(math.sqrt(3 / 2 * (0.04 + 0.64 + 0.36)) / 5)
+    assert math.isnan(clustered_ratio([("s1", 1, 1)])[1])
+    assert all(math.isnan(v) for v in clustered_ratio([("s1", 0, 0)]))
