@@ -151,10 +151,11 @@ class Judge:
     model: Model
 
 
-def resolve_judges(role: str = JUDGE_ROLE) -> tuple[list[Judge], str | None]:
-    """The panel from the current model roles, and a warning if it fell back.
+def resolve_judges(role: str = JUDGE_ROLE, fallback: Model | None = None) -> tuple[list[Judge], str | None]:
+    """The panel from the current model roles, and a warning if it fell back to `fallback`.
 
-    Call inside a running scorer (`model_roles()` is per task).
+    Call inside a running scorer (`model_roles()` is per task); the scorer passes the
+    model under test (`get_model()`, resolved there, late) as the fallback.
     """
     roles = model_roles()
     entries: list[tuple[str, Model]] = []
@@ -172,7 +173,9 @@ def resolve_judges(role: str = JUDGE_ROLE) -> tuple[list[Judge], str | None]:
         entries += [(name if len(models) == 1 else f"{name}[{i}]", m) for i, m in enumerate(models)]
     warning = None
     if not entries:
-        entries = [(FALLBACK_ROLE, get_model())]
+        if fallback is None:
+            raise ValueError(f"No '{role}' model role is bound and no fallback judge was given.")
+        entries = [(FALLBACK_ROLE, fallback)]
         warning = FALLBACK_WARNING
         if not _fallback_warned:  # once per process; every score still records it
             logger.warning(FALLBACK_WARNING)
@@ -322,7 +325,7 @@ def judge_panel(
         task_prompt = _require_text(state.metadata, "task_prompt", state.sample_id)
         axis = _require_text(state.metadata, "axis", state.sample_id)
         first_shown = first_shown_of(state)
-        judges, warning = resolve_judges(role)
+        judges, warning = resolve_judges(role, fallback=get_model())
         config = _generate_config(temperature)
         outputs = _outputs(pair)
         records = await collect(
@@ -391,7 +394,7 @@ def judge_rubric(
         task_prompt = _require_text(state.metadata, "task_prompt", state.sample_id)
         axis = _require_text(state.metadata, "axis", state.sample_id)
         criteria = _criteria(state)
-        judges, warning = resolve_judges(role)
+        judges, warning = resolve_judges(role, fallback=get_model())
         config = _generate_config(temperature)
         outputs = _outputs(pair)
 

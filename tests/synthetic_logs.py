@@ -29,7 +29,6 @@ from inspect_ai.log import (
     EvalSpec,
     write_eval_log,
 )
-from inspect_ai.log._log import EvalScorer
 from inspect_ai.model import ModelConfig
 from inspect_ai.scorer import Score
 
@@ -209,7 +208,7 @@ def synthetic_log(run: SyntheticRun) -> EvalLog:
             f"judge_{i + 1}": ModelConfig(model=judge) for i, judge in enumerate(run.judges)
         },
         config=EvalConfig(epochs=1),
-        scorers=[EvalScorer(name="utility_gap/judge_panel"), EvalScorer(name="utility_gap/judge_rubric")],
+        scorers=[{"name": "utility_gap/judge_panel"}, {"name": "utility_gap/judge_rubric"}],  # type: ignore[list-item]  # validated into EvalScorer
     )
     return EvalLog(status=run.status, eval=spec, samples=samples)  # type: ignore[arg-type]
 
@@ -236,7 +235,7 @@ def write_unrelated_log(path: str, task: str = "some_other_suite/arithmetic") ->
         dataset=EvalDataset(name="sums", samples=1, sample_ids=[1]),
         model="simulated/any",
         config=EvalConfig(),
-        scorers=[EvalScorer(name="match")],
+        scorers=[{"name": "match"}],  # type: ignore[list-item]
     )
     sample = EvalSample(id=1, epoch=1, input="2+2?", target="4", scores={"match": Score(value="C")})
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
