@@ -20,7 +20,7 @@ python3 -m venv .venv
 STEPS_LOG=.venv/setup.log
 : >"$STEPS_LOG"
 echo "Setting up .venv (pip output: $STEPS_LOG)"
-step "[1/4] pip and setuptools" .venv/bin/python -m pip install --upgrade pip "setuptools>=77"
+step "[1/4] pip and setuptools" .venv/bin/python -m pip install --upgrade pip "setuptools>=77" wheel
 # shellcheck disable=SC2086
 step "[2/4] utility-gap and its dependencies" .venv/bin/python -m pip install $target"[$extras]"
 if .venv/bin/python -m pip cache list llama_cpp_python 2>/dev/null | grep -q llama_cpp_python; then

@@ -14,7 +14,7 @@ python3 -m venv "$venv"
 STEPS_LOG="$venv/setup.log"
 : >"$STEPS_LOG"
 echo "Floors: installing with -c constraints-min.txt into $venv (pip output: $STEPS_LOG)"
-step "[1/3] pip and setuptools" "$venv/bin/python" -m pip install --upgrade pip "setuptools>=77"
+step "[1/3] pip and setuptools" "$venv/bin/python" -m pip install --upgrade pip "setuptools>=77" wheel
 step "[2/3] utility-gap at its dependency floors" "$venv/bin/python" -m pip install -c constraints-min.txt ".[test]"
 remove_build_leftovers
 step "[3/3] every pin of constraints-min.txt is what got installed" "$venv/bin/python" scripts/check_pins.py constraints-min.txt
