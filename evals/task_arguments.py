@@ -57,6 +57,14 @@ def install_message_hook() -> None:
         sys.excepthook = _message_hook(sys.excepthook)
 
 
+def mark_argument_error(error: ValueError, name: str) -> ValueError:
+    """Mark `error` (raised for `name`'s arguments, e.g. a model's `-M`) to print as one paragraph."""
+    if argument_error_task(error) is None:
+        setattr(error, _TASK_MARK, name)
+    install_message_hook()
+    return error
+
+
 @contextmanager
 def task_arguments(task_name: str) -> Iterator[None]:
     """Around a task's argument checks and file loading: mark a ValueError as the user's to fix.
@@ -69,7 +77,5 @@ def task_arguments(task_name: str) -> Iterator[None]:
     try:
         yield
     except ValueError as ex:
-        if argument_error_task(ex) is None:
-            setattr(ex, _TASK_MARK, task_name)
-        install_message_hook()
+        mark_argument_error(ex, task_name)
         raise

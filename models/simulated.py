@@ -69,10 +69,10 @@ from inspect_ai.model import (
     ModelUsage,
     TopLogprob,
 )
-from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from utility_gap.scorers.judge_prompts import split_pairwise_prompt, split_rubric_prompt
+from utility_gap.evals.task_arguments import mark_argument_error
 from utility_gap.evals.task_items import load_control_texts
 from utility_gap.solvers.benchmark_framing import BENCHMARK_ARMS, identify_benchmark_framing
 from utility_gap.solvers.choice_prompt import split_forced_choice, split_ranking
@@ -167,12 +167,17 @@ def _normalised(text: str) -> str:
     return " ".join(text.split())
 
 
-class SimulatedArgumentError(PrerequisiteError, ValueError):
-    """A bad `simulated/<role>` name or `-M` argument (Inspect prints it without a traceback)."""
+class SimulatedArgumentError(ValueError):
+    """A bad `simulated/<role>` name or `-M` argument, printed without a traceback.
+
+    Marked like a bad task argument (`evals/task_arguments.py`): under `inspect eval` it
+    prints as `utility_gap/simulated: <message>`, with no traceback and no private
+    Inspect API.
+    """
 
     def __init__(self, message: str) -> None:
-        PrerequisiteError.__init__(self, message)
-        ValueError.__init__(self, message)
+        super().__init__(message)
+        mark_argument_error(self, "simulated")
 
 
 @dataclass
