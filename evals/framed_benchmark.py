@@ -53,6 +53,9 @@ from utility_gap.solvers.utility_draws import ELICIT_HINT, draw_outcomes, load_u
 logger = logging.getLogger(__name__)
 
 TASK_NAME = "framed_benchmark"
+# The framing's task version (inspect_evals' N-X scheme; framed_benchmark.eval.yaml). The
+# wrapped task's own version is kept in the metadata as `framed_task_version`.
+TASK_VERSION = "1-A"
 DEFAULT_ARMS = "neutral,exhort"
 _PROBE_LOCK = threading.Lock()
 
@@ -272,11 +275,14 @@ def framed_benchmark(
                     "input": _frame_input(sample, benchmark_framing(arm, **framing_args), where),
                     "metadata": {**(sample.metadata or {}), **meta},
                 }))
-    return task_with(
+    wrapped = task_with(
         inner,
         dataset=MemoryDataset(framed, name=f"{TASK_NAME}:{task}"),
         name=None,
-        metadata={**(inner.metadata or {}), "framed_task": task, "framing_arms": chosen, "framing_draws": int(draws),
+        metadata={**(inner.metadata or {}), "framed_task": task, "framed_task_version": inner.version,
+                  "framing_arms": chosen, "framing_draws": int(draws),
                   "framing_entities": entities if names else None,
                   "framing_utilities": str(utilities) if utilities_file is not None else None},
     )
+    wrapped.version = TASK_VERSION  # set after task_with, which would also rename the task
+    return wrapped

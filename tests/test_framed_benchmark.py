@@ -90,7 +90,7 @@ def test_copies_pair_across_arms_and_keep_the_task(tmp_path: Path) -> None:
     assert first[0].input == "What is 17 plus 25? Reply with the number only."
     assert all(s.target == "42" for s in first)
     assert task.scorer and task.metadata["framed_task"] == TINY_QA
-    assert task.name == "framed_benchmark"
+    assert task.name == "utility_gap/framed_benchmark"  # the registered name of an installed task
 
 
 @pytest.mark.parametrize(
