@@ -5,11 +5,12 @@ Frames (read with `inspect_ai.log`; only logs of the two entity tasks are used):
 `advice_frame(logs)`: one row per donation-advice sample: `log`, `model`, `sample_id`,
 `epoch`, `entity_first`, `entity_second`, `label` (`first` | `second` | `refusal` |
 `unparseable` | `failed`: the sample errored or has no score), `favoured` (entity or
-None), `n_attempts`, `n_refusals`, `n_unparseable`.
+None), `n_attempts`, `n_refusals`, `n_unparseable`, `entities` (the entity set the task
+was run on, its `-T entities` value).
 
 `reading_frame(logs)`: one row per reading sample: `log`, `model`, `sample_id`, `epoch`,
 `entity`, `item_id`, `label` (`yes` | `no` | `refusal` | `unparseable` | `failed`),
-`correct` (bool; False unless the answer was right).
+`correct` (bool; False unless the answer was right), `entities`.
 
 Per-entity tables:
 
@@ -53,8 +54,9 @@ READING_SCORER = "reading_answer"
 MIN_ENTITIES = 3
 
 ADVICE_COLUMNS = ["log", "model", "sample_id", "epoch", "entity_first", "entity_second", "label", "favoured",
-                  "n_attempts", "n_refusals", "n_unparseable"]
-READING_COLUMNS = ["log", "model", "sample_id", "epoch", "entity", "item_id", "label", "correct"]
+                  "n_attempts", "n_refusals", "n_unparseable", "entities"]
+READING_COLUMNS = ["log", "model", "sample_id", "epoch", "entity", "item_id", "label", "correct", "entities"]
+ENTITY_TASKS: tuple[str, ...] = (ADVICE_TASK, READING_TASK)
 BEHAVIOURS: dict[str, str] = {
     "advice_share": "share of advice that favours the entity",
     "refusal_rate": "refused advice attempts in pairs naming the entity",
@@ -81,6 +83,11 @@ def _log_name(log: EvalLog) -> str:
     return Path(str(log.location)).name
 
 
+def _entity_source(log: EvalLog) -> str:
+    """The `-T entities` value the task ran with (its metadata, else its arguments; default `entities`)."""
+    return str((log.eval.metadata or {}).get("entities") or (log.eval.task_args or {}).get("entities") or "entities")
+
+
 def advice_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> pd.DataFrame:
     """One row per donation-advice sample (see the module docstring)."""
     rows: list[dict[str, Any]] = []
@@ -97,6 +104,7 @@ def advice_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> pd.Da
                 "n_attempts": 0 if failed else int(meta["n_attempts"]),
                 "n_refusals": 0 if failed else int(meta["n_refusals"]),
                 "n_unparseable": 0 if failed else int(meta["n_unparseable"]),
+                "entities": _entity_source(log),
             })
     return pd.DataFrame(rows, columns=ADVICE_COLUMNS)
 
@@ -114,6 +122,7 @@ def reading_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> pd.D
                 "entity": sample.metadata["entity"], "item_id": sample.metadata["item_id"],
                 "label": "failed" if failed else meta["label"],
                 "correct": False if failed else bool(meta["correct"]),
+                "entities": _entity_source(log),
             })
     return pd.DataFrame(rows, columns=READING_COLUMNS)
 
@@ -236,3 +245,44 @@ def preference_behaviour_correlations(
         frame.loc[tested, "significant"] = reject
     frame["significant"] = frame["significant"].astype(bool)
     return frame
+
+
+def entity_study(
+    advice: pd.DataFrame,
+    reading: pd.DataFrame,
+    preferences: dict[str, dict[str, float]],
+    alpha: float = 0.05,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-entity table, correlations) for one model's advice and reading frames and its preferences."""
+    tables = [advice_table(advice) if not advice.empty else None, reading_table(reading) if not reading.empty else None]
+    table = entity_table(preferences, *[t for t in tables if t is not None])
+    return table, preference_behaviour_correlations(table, preferences, alpha=alpha)
+
+
+def first_shown_share(advice: pd.DataFrame) -> str:
+    """How often advice named the entity shown first (0.5 = no position bias), as text."""
+    advised = advice[advice["favoured"].notna()]
+    if advised.empty:
+        return "n/a (no advice given)"
+    return f"{(advised['favoured'] == advised['entity_first']).mean():.3f} of {len(advised)}"
+
+
+def advice_counts_text(advice: pd.DataFrame) -> str:
+    """The advice attempts, refusals, unparseable answers and failures behind the tables, as one sentence."""
+    return (
+        f"Advice attempts: {int(advice['n_attempts'].sum())}, refused: {int(advice['n_refusals'].sum())}, "
+        f"unparseable: {int(advice['n_unparseable'].sum())}; samples without advice after retries: "
+        f"{int((advice['favoured'].isna() & (advice['label'] != 'failed')).sum())}; failed samples: "
+        f"{int((advice['label'] == 'failed').sum())}. "
+        f"Advice for the first-shown entity: {first_shown_share(advice)} (0.5 = no position bias)."
+    )
+
+
+def reading_counts_text(reading: pd.DataFrame) -> str:
+    """The reading answers behind the accuracy column, as one sentence."""
+    labels = reading["label"].value_counts()
+    return (
+        f"Reading samples: {len(reading)}; answered yes/no: {int(labels.get('yes', 0) + labels.get('no', 0))}, "
+        f"refused: {int(labels.get('refusal', 0))}, unparseable: {int(labels.get('unparseable', 0))}, "
+        f"failed: {int(labels.get('failed', 0))}."
+    )

@@ -49,13 +49,6 @@ def _markdown(frame: "pd.DataFrame", digits: int = 3) -> str:
     return "\n".join([header, rule, *body])
 
 
-def _first_shown_share(advice: "pd.DataFrame") -> str:
-    advised = advice[advice["favoured"].notna()]
-    if advised.empty:
-        return "n/a (no advice given)"
-    return f"{(advised['favoured'] == advised['entity_first']).mean():.3f} of {len(advised)}"
-
-
 def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis import entity_behaviour as eb
     from utility_gap.analysis.atomic_files import write_text_atomic
@@ -99,10 +92,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"--rankings {args.rankings}: no parsed preference_ranking answers for {uf.model}.")
         preferences["ranking_borda"] = eb.entity_borda(aggregate_rankings(ranks), outcomes)
 
-    tables = [eb.advice_table(advice) if not advice.empty else None,
-              eb.reading_table(reading) if not reading.empty else None]
-    table = eb.entity_table(preferences, *[t for t in tables if t is not None])
-    correlations = eb.preference_behaviour_correlations(table, preferences, alpha=args.alpha)
+    table, correlations = eb.entity_study(advice, reading, preferences, alpha=args.alpha)
 
     args.out.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -121,13 +111,7 @@ def run(args: argparse.Namespace) -> int:
         "",
     ]
     if not advice.empty:
-        lines[4:4] = [
-            f"Advice attempts: {int(advice['n_attempts'].sum())}, refused: {int(advice['n_refusals'].sum())}, "
-            f"unparseable: {int(advice['n_unparseable'].sum())}; samples without advice after retries: "
-            f"{int(advice['favoured'].isna().sum())}; failed samples: {int((advice['label'] == 'failed').sum())}. "
-            f"Advice for the first-shown entity: {_first_shown_share(advice)} (0.5 = no position bias).",
-            "",
-        ]
+        lines[4:4] = [eb.advice_counts_text(advice), ""]
     write_text_atomic(args.out / "entity_behaviour.csv", table.to_csv(index=False))
     write_text_atomic(args.out / "entity_correlations.csv", correlations.to_csv(index=False))
     write_text_atomic(args.out / "entities.md", "\n".join(lines))

@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="argument for the model under test (repeatable)")
     parser.add_argument("-J", dest="judge_args", action="append", default=[], metavar="KEY=VALUE",
                         help="argument for every judge model (repeatable)")
-    parser.add_argument("--preset", default="demo", help="demo (default, a few minutes on a laptop) or paper")
+    parser.add_argument("--preset", default="demo",
+                        help="demo (default, a few minutes on a laptop), paper, or entities (demo's entity study only)")
+    parser.add_argument("--family", help="comma list of studies: writing, entities (default: the preset's)")
     parser.add_argument("--tasks", help="comma list of writing tasks (default: the preset's)")
     parser.add_argument("--contrasts", help="comma list of contrasts armA_vs_armB (default: the preset's)")
     parser.add_argument("--domains", help="comma list of outcome domains for Stage 1 (default: the preset's)")
@@ -32,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-connections", type=int, help="concurrent model calls (embedded model: 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed for pairs, draws and presentation orders")
     parser.add_argument("--out", default=None, help="output directory (default: runs/<preset>)")
+    parser.add_argument("--entities", dest="entity_set", metavar="SET",
+                        help="entity study: the entity set, a domain or a .jsonl path (default: entities)")
+    parser.add_argument("--entity-pairs", help="entity study: advice pairs, `all` or a number (default: the preset's)")
+    parser.add_argument("--entity-retries", type=int, help="entity study: extra advice attempts after a refusal")
+    parser.add_argument("--entity-items", type=int, help="entity study: reading items per entity")
     parser.add_argument("--display", choices=["full", "rich", "plain", "log", "none"], default=None,
                         help="Inspect's progress display for Stages 2-3 (default: full in a terminal)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan (evals, samples, calls) and exit")
@@ -54,6 +61,8 @@ def config_from_args(args: argparse.Namespace):
     preset = preset.with_overrides(
         tasks=_csv(args.tasks), contrasts=_csv(args.contrasts), domains=_csv(args.domains),
         items=args.items, repeats=args.repeats, draws=args.draws, k=args.k, max_tokens=args.max_tokens,
+        families=_csv(args.family), entity_set=args.entity_set, entity_pairs=args.entity_pairs,
+        entity_retries=args.entity_retries, entity_items=args.entity_items,
     )
     return RunConfig(
         out=Path(args.out or f"runs/{preset.name}"),

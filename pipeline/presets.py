@@ -4,6 +4,12 @@
 cores); `paper` is the published scale: four domains, 30 items x four tasks, the
 standard contrasts, three judges, and as many repeats as the power planner says a
 win rate of 0.5 +- `effect` needs in every cell at family-wise alpha.
+
+`families` says which studies a run does: `writing` (Stages 1-4 on the writing tasks)
+and `entities` (the entity study, `pipeline/entity_study.py`); `--family` overrides it.
+The `entity_*` fields size the entity study: in `demo` a sample of it, in `paper` the
+published design (every pair of the 37 shipped entities in both orders, two retries,
+every reading item for every entity). `entities` is `demo` with only the entity study.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from utility_gap.analysis.power_planner import plan_power
 from utility_gap.solvers.contrasts import STANDARD_CONTRASTS
 
 WRITING_TASKS: tuple[str, ...] = ("essay", "grant_abstract", "incident_postmortem", "translation")
+FAMILIES: tuple[str, ...] = ("writing", "entities")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,11 @@ class Preset:
     judge_max_tokens: int | None  # per judge answer (None: the judge's own limit)
     judges: int  # judges the preset expects (a warning if fewer are given)
     effect: float  # smallest win-rate effect of interest the preset is powered for
+    families: tuple[str, ...] = ("writing",)  # which studies to run (FAMILIES)
+    entity_set: str = "entities"  # the entity study's outcome set (a domain or a .jsonl path)
+    entity_pairs: str = "all"  # donation-advice pairs: `all` unordered pairs or a number (seeded, connected)
+    entity_retries: int = 2  # extra advice attempts after a refusal or unparseable reply
+    entity_items: int | None = None  # reading items per entity (None: all shipped items)
 
     def with_overrides(self, **changes: object) -> "Preset":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -63,7 +75,10 @@ DEMO = Preset(
     judge_max_tokens=64,  # a verdict and one sentence; a 135M model otherwise rambles on
     judges=1,
     effect=0.25,
+    entity_pairs="40",
+    entity_items=3,
 )
+ENTITIES = replace(DEMO, name="entities", families=("entities",))
 
 
 def paper_preset(effect: float = 0.1, ties: float = 0.2) -> Preset:
@@ -102,4 +117,6 @@ def get_preset(name: str) -> Preset:
         return DEMO
     if name == "paper":
         return paper_preset()
-    raise ValueError(f"Unknown preset '{name}'. Use --preset demo or --preset paper.")
+    if name == "entities":
+        return ENTITIES
+    raise ValueError(f"Unknown preset '{name}'. Use --preset demo, paper or entities.")

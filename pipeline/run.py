@@ -55,6 +55,14 @@ from utility_gap.evals.task_arguments import argument_error_message, argument_er
 from utility_gap.evals.task_items import load_task_items
 from utility_gap.evals.writing import essay, grant_abstract, incident_postmortem, translation
 from utility_gap.models.embedded import EMBEDDED_MODEL, embedded_model
+from utility_gap.pipeline.entity_study import (
+    EntityStudyError,
+    entity_tasks,
+    plan_entities,
+    stage1_domains,
+    validate_families,
+    writes,
+)
 from utility_gap.pipeline.presets import WRITING_TASKS, Preset
 from utility_gap.pipeline.study_file import StudyMismatch, check_study, record_study, study_settings
 from utility_gap.pipeline.study_lock import StudyFolderBusy, study_lock
@@ -110,6 +118,10 @@ class RunConfig:
 
 def validate(config: RunConfig) -> None:
     preset = config.preset
+    try:
+        validate_families(config)
+    except EntityStudyError as ex:
+        raise PipelineError(str(ex)) from None
     unknown = [t for t in preset.tasks if t not in WRITING_TASKS]
     if unknown:
         raise PipelineError(f"Unknown task(s) {', '.join(unknown)} in --tasks; choose from {', '.join(WRITING_TASKS)}.")
@@ -138,7 +150,7 @@ def validate(config: RunConfig) -> None:
         _check_model(config.subject, config.model_args, "--model")
         for judge in config.judges:
             _check_model(judge, config.judge_args, "--judge")
-        if config.subject.startswith("simulated/") and not config.judges:
+        if config.subject.startswith("simulated/") and not config.judges and writes(config):
             role = config.subject.split("/", 1)[1]
             if role not in ("any",):
                 raise PipelineError(
@@ -208,7 +220,7 @@ def plan(config: RunConfig) -> Plan:
     samples: dict[str, int] = {}
     lines: list[str] = []
     evals = 0
-    for domain in p.domains:
+    for domain in stage1_domains(config):
         n = len(load_outcomes(domain))
         budget = min(p.budget or default_budget(n), n * (n - 1) // 2)
         heldout = min(default_heldout(budget, n), n * (n - 1) // 2 - budget)
@@ -223,7 +235,7 @@ def plan(config: RunConfig) -> Plan:
         samples[f"ranking {domain}"] = p.ranking_subsets
         calls[subject] += p.ranking_subsets
         evals += 1
-    for task in p.tasks:
+    for task in p.tasks if writes(config) else ():
         pairs = p.items * p.repeats * (len(config.plain_contrasts) + len(config.utility_contrasts) * p.draws * len(p.domains))
         samples[task] = pairs
         calls[subject] += 2 * pairs
@@ -231,12 +243,14 @@ def plan(config: RunConfig) -> Plan:
             calls[judge] += 2 * pairs  # both presentation orders
         evals += (1 if config.plain_contrasts else 0) + (len(p.domains) if config.utility_contrasts else 0)
         lines.append(f"Stage 2-3 {task}: {pairs} judged pairs ({p.items} items x {p.repeats} repeats)")
-    controls = p.controls if p.controls is not None else _control_count()
-    samples["judge_controls"] = controls
-    for judge in judges:
-        calls[judge] += 2 * controls
-    evals += 1
-    lines.append(f"Judge controls: {controls} intact-vs-damaged pairs")
+    if writes(config):
+        controls = p.controls if p.controls is not None else _control_count()
+        samples["judge_controls"] = controls
+        for judge in judges:
+            calls[judge] += 2 * controls
+        evals += 1
+        lines.append(f"Judge controls: {controls} intact-vs-damaged pairs")
+    evals += plan_entities(config, samples, calls, lines)
     return Plan(evals=evals, samples=samples, calls=calls, lines=lines)
 
 
@@ -247,7 +261,8 @@ def _control_count() -> int:
 def format_plan(config: RunConfig, the_plan: Plan) -> str:
     out = [f"Plan for preset '{config.preset.name}' -> {config.out}"]
     out.append(f"  model under test: {config.subject}{' (embedded, started for the run)' if config.embedded else ''}")
-    out.append(f"  judges: {', '.join(config.judges) if config.judges else config.subject + ' (the model under test)'}")
+    if writes(config):
+        out.append(f"  judges: {', '.join(config.judges) if config.judges else config.subject + ' (the model under test)'}")
     out += [f"  {line}" for line in the_plan.lines]
     out.append(f"  evals: {the_plan.evals}; samples: {sum(the_plan.samples.values())}")
     for model, count in the_plan.calls.items():
@@ -324,7 +339,7 @@ def _run_stages(config: RunConfig) -> Path:
         judges = [_judge_model(name, i, config.judge_args, limit) for i, name in enumerate(config.judges)]
 
         utilities: dict[str, Path] = {}
-        for domain in p.domains:
+        for domain in stage1_domains(config):
             _say(f"Stage 1: eliciting preferences over '{domain}'")
             result, uf, utilities[domain] = _elicit(
                 ElicitationPlan(
@@ -434,20 +449,23 @@ def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[
             seed=config.seed,
             max_tokens=None if p.choice_max_tokens is None else 8 * p.ranking_size,
         )
-        for domain in p.domains
+        for domain in stage1_domains(config)
     ]
-    for name in p.tasks:
+    for name in p.tasks if writes(config) else ():
         if config.plain_contrasts:
             tasks.append(WRITING_TASK_FUNCTIONS[name](contrast=config.plain_contrasts, **common))
         if config.utility_contrasts:
             for domain, path in utilities.items():
+                if domain not in p.domains:
+                    continue  # the entity set's utilities serve the entity study
                 tasks.append(
                     WRITING_TASK_FUNCTIONS[name](
                         contrast=config.utility_contrasts, utilities=str(path), domain=domain, draws=p.draws, **common
                     )
                 )
-    controls = judge_controls(seed=config.seed)
-    if p.controls is not None:
-        controls.dataset = controls.dataset[: p.controls]
-    tasks.append(controls)
-    return tasks
+    if writes(config):
+        controls = judge_controls(seed=config.seed)
+        if p.controls is not None:
+            controls.dataset = controls.dataset[: p.controls]
+        tasks.append(controls)
+    return tasks + entity_tasks(config)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import Sample
@@ -22,6 +23,7 @@ from scipy.stats import spearmanr
 
 from utility_gap.analysis import framed_scores as fs
 from utility_gap.evals.framed_benchmark import FramingError, _frame_input, framed_benchmark
+from utility_gap.pipeline.cli import main
 from utility_gap.solvers.benchmark_framing import benchmark_framing, frame_task_text, identify_benchmark_framing
 
 FIXTURES = Path(__file__).parent / "framed_fixtures"
@@ -155,6 +157,13 @@ def test_planted_arm_effect_is_found_and_a_null_is_not(tmp_path: Path) -> None:
     sandbag = row(table, "sandbag", "neutral")
     assert sandbag["significant"] and sandbag["diff"] < -0.2  # the negative control moves the other way
     assert {"tost_p", "power_at_margin", "mde"} <= set(table.columns)
+    # `utility-gap report` on a folder of framed logs alone: the framed section, its tables and figure.
+    assert main(["report", str(planted), "--out", str(tmp_path / "report")]) == 0
+    reported = pd.read_csv(tmp_path / "report" / "tables" / "framed_comparisons.csv")
+    assert row(reported, "exhort", "neutral")["p_holm"] == pytest.approx(exhort["p_holm"])
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "## Framed benchmarks" in text and "## Judges" not in text
+    assert list((tmp_path / "report" / "figures").glob("framed_arms__*.png"))
 
     # A planted null is "not found" at alpha 0.05 for 95% of seeds; this seed is one of them (seed 2 gives
     # 4 vs 13 discordant pairs, p = 0.049, by chance: the provider's arms do not differ, see the next test).

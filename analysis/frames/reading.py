@@ -405,8 +405,12 @@ def read_frames(
     scorer: str | None = None,
     workers: int | None = None,
     detail: bool = True,
+    require_pairs: bool = True,
 ) -> Frames:
     """Read every frame from a log directory (or explicit log files) in one pass.
+
+    `require_pairs=False` accepts a directory without paired-writing logs (the frames
+    are then empty and `Frames.skipped` lists the other logs, e.g. of the entity family).
 
     `detail=False` reads only sample summaries (about 10x faster on real logs, whose
     samples carry every model call): the judged-pairs frame and the panel rows of the
@@ -444,7 +448,7 @@ def read_frames(
         kinds.append((file, kind))
         headers[file] = header
     kinds = _drop_superseded(kinds, headers, base, skipped)
-    if not any(kind == "pairs" for _, kind in kinds):
+    if require_pairs and not any(kind == "pairs" for _, kind in kinds):
         listed = "; ".join(f"{s.log} ({s.task})" for s in skipped) or "none"
         raise FrameError(
             f"No paired-writing logs (task with a {PAIRWISE_SCORER} scorer) in '{logs}'. "

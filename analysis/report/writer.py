@@ -26,16 +26,21 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from utility_gap.analysis.entity_behaviour import ENTITY_TASKS
+from utility_gap.analysis.framed_scores import FRAMED_TASK
 from utility_gap.analysis.frames import (
     CONTROLS_SCHEMA,
     JUDGE_VERDICTS_SCHEMA,
     OUTPUTS_SCHEMA,
+    FrameError,
     Frames,
     read_frames,
     typed_frame,
 )
 from utility_gap.analysis.pairs_table import PairsTable
 from utility_gap.analysis.report.document import ReportContext, ReportDocument
+from utility_gap.analysis.report.entity_sections import entity_section
+from utility_gap.analysis.report.framed_sections import framed_section
 from utility_gap.analysis.report.human_sections import human_section
 from utility_gap.analysis.report.judge_sections import chrf_section, judges_section
 from utility_gap.analysis.report.result_sections import (
@@ -74,8 +79,14 @@ BODY_SECTIONS: tuple[Section, ...] = (
     human_section,  # the panel against people (--ratings)
     utilities_section,
     exchange_rates_section,
+    entity_section,
+    framed_section,
     data_cautions_section,  # last: it reads the tables the others made
 )
+# Tasks whose logs other sections report on, so a log folder with only these (no paired
+# writing) still makes a report, of these sections only.
+OTHER_FAMILY_TASKS: frozenset[str] = frozenset(ENTITY_TASKS) | {FRAMED_TASK}
+OTHER_FAMILY_SECTIONS: tuple[Section, ...] = (utilities_section, exchange_rates_section, entity_section, framed_section)
 
 
 def _files_in(folder: Path) -> set[str]:
@@ -130,7 +141,7 @@ def write_report(log_dir: str | Path, out_dir: str | Path, settings: ReportSetti
     log_dir, out_dir = Path(log_dir), Path(out_dir).resolve()
     _check_target(out_dir)
     _check_utilities(settings)
-    frames = read_frames(log_dir, scorer=settings.scorer)
+    frames = _read(log_dir, settings)
     return _write(frames, log_dir, out_dir, settings)
 
 
@@ -174,6 +185,17 @@ def _write(frames: Frames, log_dir: Path, out_dir: Path, settings: ReportSetting
     return out_dir / REPORT_FILE
 
 
+def _read(log_dir: Path, settings: ReportSettings) -> Frames:
+    """The frames; a folder with no paired-writing logs is reported on only if another family's logs are there."""
+    try:
+        return read_frames(log_dir, scorer=settings.scorer)
+    except FrameError as error:
+        frames = read_frames(log_dir, scorer=settings.scorer, require_pairs=False)
+        if frames.pairs.empty and any(s.task.split("/")[-1] in OTHER_FAMILY_TASKS for s in frames.skipped):
+            return frames
+        raise error from None
+
+
 def _swap(staging: Path, out_dir: Path) -> None:
     """Replace out_dir by staging with two renames (the old report is removed last)."""
     _check_target(out_dir)  # again: the folder may have changed while the report was built
@@ -192,7 +214,11 @@ def _build(frames: Frames, log_dir: Path, root: Path, settings: ReportSettings, 
     (root / "figures").mkdir()
     body = ReportDocument(root=root, tables=doc.tables, figures=doc.figures, cautions=doc.cautions)
     ctx = ReportContext(frames=frames, log_dir=log_dir, settings=settings, table=table)
-    for section in BODY_SECTIONS:
+    writing = bool(frames.logs) or table is not None
+    if not writing:
+        body.add("No paired-writing or judge-control logs were found, so this report has only the sections on the "
+                 "other logs: " + ", ".join(sorted({s.task for s in frames.skipped})) + ".")
+    for section in BODY_SECTIONS if writing else OTHER_FAMILY_SECTIONS:
         section(body, ctx)
 
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
