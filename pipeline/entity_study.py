@@ -55,6 +55,22 @@ def stage1_domains(config: "RunConfig") -> list[str]:
     return domains
 
 
+def study_settings(config: "RunConfig") -> dict[str, object]:
+    """What the study file records about the families (nothing for the writing study alone, as before).
+
+    Every entity setting changes what is generated, so a rerun that changes one is refused
+    like any other changed setting (`study_file.py`).
+    """
+    p = config.preset
+    if tuple(p.families) == ("writing",):
+        return {}
+    settings: dict[str, object] = {"families": sorted(p.families)}
+    if studies_entities(config):
+        settings.update(entity_set=p.entity_set, entity_pairs=str(p.entity_pairs), entity_retries=p.entity_retries,
+                        entity_items=p.entity_items)
+    return settings
+
+
 def _advice_pairs(n_entities: int, spec: str) -> int:
     every = n_entities * (n_entities - 1) // 2
     return every if spec == "all" else min(int(spec), every)

@@ -24,7 +24,10 @@ Schema (`utility-gap/study/v1`), one JSON object written atomically:
         "items": int, "repeats": int, "draws": int, "k": int, "rounds": int,
         "budget": int | null, "ranking_subsets": int, "ranking_size": int,
         "controls": int | null, "max_tokens": int, "choice_max_tokens": int | null,
-        "judge_max_tokens": int | null}}
+        "judge_max_tokens": int | null,
+        # only when the run is not the writing study alone (`entity_study.study_settings`):
+        "families": [str], "entity_set": str, "entity_pairs": str, "entity_retries": int,
+        "entity_items": int | null}}
 
 Recorded: every setting that changes what is generated or judged, and every model
 argument: Inspect's eval set names each eval by its task arguments, models and model
@@ -52,6 +55,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from utility_gap.pipeline.entity_study import study_settings as family_settings
+
 if TYPE_CHECKING:
     from utility_gap.pipeline.run import RunConfig
 
@@ -76,6 +81,11 @@ _FLAGS = {
     "draws": "--draws",
     "k": "--k",
     "max_tokens": "--max-tokens",
+    "families": "--family",
+    "entity_set": "--entities",
+    "entity_pairs": "--entity-pairs",
+    "entity_retries": "--entity-retries",
+    "entity_items": "--entity-items",
 }
 _UNSET = "(not set)"
 
@@ -121,6 +131,7 @@ def study_settings(config: RunConfig) -> dict[str, Any]:
         "max_tokens": p.max_tokens,
         "choice_max_tokens": p.choice_max_tokens,
         "judge_max_tokens": p.judge_max_tokens,
+        **family_settings(config),
     }
 
 

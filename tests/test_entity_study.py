@@ -19,7 +19,9 @@ from scipy.stats import spearmanr
 from utility_gap.analysis.entity_behaviour import entity_utilities
 from utility_gap.analysis.utilities_file import read_utilities
 from utility_gap.evals.outcomes import load_outcomes
-from utility_gap.pipeline.cli import main
+from utility_gap.pipeline.cli import build_parser, main
+from utility_gap.pipeline.cmd_run import config_from_args
+from utility_gap.pipeline.study_file import study_settings
 
 NAMES = ["Alder Trust", "Birch Fund", "Cedar Relief", "Dogwood Aid", "Elm Society", "Fir Foundation", "Ginkgo Works",
          "Hazel Alliance", "Ivy Helpers", "Juniper Care", "Kapok Council", "Larch Collective"]
@@ -86,6 +88,20 @@ def test_one_command_recovers_planted_entity_effects_and_resumes(tmp_path: Path)
     before = len(calls.read_text().splitlines())
     assert run_study(out, ents, *slopes) == 0
     assert len(calls.read_text().splitlines()) == before
+
+
+def test_a_changed_entity_setting_is_refused_by_the_study_file(tmp_path: Path, capsys) -> None:
+    from utility_gap.pipeline.study_file import write_study
+
+    out = tmp_path / "study"
+    args = ["run", "--family", "entities", "--model", "simulated/subject", "--entity-items", "4", "--out", str(out)]
+    config = config_from_args(build_parser().parse_args(args))
+    write_study(out, study_settings(config))  # as the first run records it
+    calls = tmp_path / "calls"
+    changed = [*args[:-4], "--entity-items", "5", "--out", str(out), "-M", f"call_log={calls}"]
+    assert main(changed) == 2
+    err = capsys.readouterr().err
+    assert "--entity-items: 4 (recorded) -> 5 (this run)" in err and not calls.exists()
 
 
 def test_planted_null_is_not_found(tmp_path: Path) -> None:
