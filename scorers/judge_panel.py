@@ -69,6 +69,9 @@ counts it as unscored and leaves it out of every metric, and the metadata is kep
                  "presentations": [{"order": "ab"|"ba", "raw": [str, ...] (every attempt),
                                     "parsed": "1"|"2"|"tie"|null,
                                     "winner": "a"|"b"|"tie"|null}, ...]}, ...],
+     "verdict_rows": [[judge, order, parsed, winner, judge verdict, n_attempts], ...]
+         (`judges` without the raw answers, one row per judge and presentation, in
+         that order; small enough to survive in Inspect's sample summaries),
      "n_judges": int, "n_missing": int (judges with a null verdict),
      "n_retries": int (re-asks over all judges and orders),
      "flags": {"a": {...}, "b": {...}} (copied from the pair),
@@ -340,6 +343,7 @@ def judge_panel(
                 "winner": winner,
                 "first_shown": first_shown,
                 "judges": records,
+                "verdict_rows": verdict_rows(records),
                 "n_judges": len(records),
                 "n_missing": sum(r["verdict"] is None for r in records),
                 "n_retries": n_retries,
@@ -353,6 +357,23 @@ def judge_panel(
         return Score(value=_VALUE_OF[winner], **fields)
 
     return score
+
+
+VERDICT_ROW_FIELDS: tuple[str, ...] = ("judge", "order", "parsed", "winner", "judge_verdict", "n_attempts")
+
+
+def verdict_rows(records: list[dict[str, Any]]) -> list[list[Any]]:
+    """One short row per (judge, presentation), fields `VERDICT_ROW_FIELDS`.
+
+    The same facts as `judges` without the raw answers, small enough (under 1 kB for a
+    panel of three to five) for Inspect's sample summaries, which drop larger metadata
+    values: the report reads every frame from summaries then, not from full samples.
+    """
+    return [
+        [r["judge"], p["order"], p["parsed"], p["winner"], r["verdict"], len(p["raw"])]
+        for r in records
+        for p in r["presentations"]
+    ]
 
 
 def _explain(records: list[dict[str, Any]], winner: str | None) -> str:

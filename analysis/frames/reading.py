@@ -18,10 +18,13 @@ the expected, present and unscored samples of each. A pair whose every judge is
 missing has no panel winner: it is not a row of the judged-pairs frame but is counted
 (`LogSummary.n_no_verdict`) and its missing verdicts stay in the judge-verdicts frame.
 
-Reading: `judged_pairs_frame` (and `read_frames(detail=False)`) use Inspect's sample
-summaries, which hold the sample metadata and the panel's winner, flags and judge
-counts; that is about 10x faster than full samples on real logs. The per-judge frames
-(verdicts, outputs, per-judge control rows) need full samples (`read_frames()`).
+Reading: every frame is read from Inspect's sample summaries when they hold what it
+needs: the sample metadata, and the panel's winner, flags, judge counts, `verdict_rows`
+(each judge's parsed answer per presentation) and rubric scores, all small enough to
+survive the summaries' 1 kB limit per metadata value. That is several times faster than
+full samples on real logs, whose samples carry every model call. A log whose summaries
+lack any of it (written before `verdict_rows` existed, or a panel too large for 1 kB)
+is read from full samples instead; the frames are the same either way.
 Rows are in dataset order, then epoch, within each log, whichever way they were read.
 """
 
@@ -201,6 +204,8 @@ def _pair_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: str
             _verdict_rows(judges, pair_key, model, md, rows)
     elif "n_judges" in smd and "n_missing" in smd:  # a summary: the judges list was thinned away
         n_judges, n_missing = int(smd["n_judges"]), int(smd["n_missing"])
+        if rows.detail:
+            _compact_verdict_rows(_compact(smd), pair_key, model, md, rows)
     else:
         raise _NeedFullSample
     if winner is None:  # every judge missing: no panel verdict, counted, not a row
@@ -258,6 +263,8 @@ def _output_rows(sample: EvalSample | EvalSampleSummary, log: str, model: str, r
     before = len(rows.outputs)
     for other in (sample.scores or {}).values():
         rubric = (other.metadata or {}).get("rubric") if isinstance(other.metadata, dict) else None
+        if isinstance(rubric, str):  # a summary dropped it (over 1 kB): read the full sample
+            raise _NeedFullSample
         if not isinstance(rubric, dict):
             continue
         for key in _REQUIRED_SAMPLE_FIELDS:
@@ -303,6 +310,51 @@ def _verdict_rows(
             )
 
 
+def _compact(score_md: dict[str, Any]) -> list[list[Any]]:
+    """The score's `verdict_rows` (see scorers/judge_panel.py), or read the full sample.
+
+    Older logs lack them, and a large panel's rows may exceed the 1 kB that Inspect keeps
+    of a metadata value in a sample summary.
+    """
+    compact = score_md.get("verdict_rows")
+    if not isinstance(compact, list) or any(not isinstance(r, list) or len(r) != 6 for r in compact):
+        raise _NeedFullSample
+    return compact
+
+
+def _compact_verdict_rows(
+    compact: list[list[Any]], pair_key: str, model: str, md: dict[str, Any], rows: _LogRows
+) -> None:
+    for judge, order, parsed, winner, judge_verdict, n_attempts in compact:
+        rows.verdicts.append(
+            {
+                "pair_key": pair_key,
+                "model": model,
+                "task": md["task"],
+                "contrast": md["contrast"],
+                "judge": str(judge),
+                "order": order,
+                "parsed": parsed,
+                "winner": winner,
+                "judge_verdict": judge_verdict,
+                "n_attempts": int(n_attempts),
+            }
+        )
+
+
+def _judge_verdicts(score_md: dict[str, Any], detail: bool) -> list[tuple[str, Any]]:
+    """(judge, verdict) per judge, from the judges list or, in a summary, its compact rows."""
+    if not detail:
+        return []
+    judges = score_md.get("judges")
+    if isinstance(judges, list):
+        return [(str(j.get("judge")), j.get("verdict")) for j in judges]
+    seen: dict[str, Any] = {}
+    for judge, _, _, _, judge_verdict, _ in _compact(score_md):
+        seen.setdefault(str(judge), judge_verdict)
+    return list(seen.items())
+
+
 def _control_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: str, rows: _LogRows) -> None:
     md = sample.metadata or {}
     sides = [side for side in ("a", "b") if md.get(f"arm_{side}") == INTACT_ARM]
@@ -315,8 +367,7 @@ def _control_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: 
     damage = str(_need(md, "damage", log, sample, "Sample.metadata"))
     smd = (sample.scores or {})[score_name].metadata or {}
     pair_key = f"{log}::{sample.id}::{sample.epoch}"
-    judges = smd.get("judges") if rows.detail and isinstance(smd.get("judges"), list) else []
-    verdicts = [("panel", smd.get("winner"))] + [(str(j.get("judge")), j.get("verdict")) for j in judges]
+    verdicts = [("panel", smd.get("winner"))] + _judge_verdicts(smd, rows.detail)
     for judge, verdict in verdicts:
         rows.controls.append(
             {
@@ -330,11 +381,11 @@ def _control_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: 
         )
 
 
-def _read_log(path: str, base: str, kind: str, scorer: str | None, detail: bool) -> _LogRows:
-    """Rows of one log: from sample summaries (fast) unless per-judge detail is wanted."""
-    if not detail:
+def _read_log(path: str, base: str, kind: str, scorer: str | None, detail: bool, summaries: bool = True) -> _LogRows:
+    """Rows of one log: from sample summaries (fast) when they hold everything, else full samples."""
+    if summaries:
         try:
-            return _rows_of(path, base, kind, scorer, detail=False, full=False)
+            return _rows_of(path, base, kind, scorer, detail=detail, full=False)
         except _NeedFullSample:
             pass
     return _rows_of(path, base, kind, scorer, detail=detail, full=True)
@@ -406,15 +457,22 @@ def read_frames(
     workers: int | None = None,
     detail: bool = True,
     require_pairs: bool = True,
+    summaries: bool = True,
 ) -> Frames:
     """Read every frame from a log directory (or explicit log files) in one pass.
 
     `require_pairs=False` accepts a directory without paired-writing logs (the frames
     are then empty and `Frames.skipped` lists the other logs, e.g. of the entity family).
 
-    `detail=False` reads only sample summaries (about 10x faster on real logs, whose
-    samples carry every model call): the judged-pairs frame and the panel rows of the
-    controls frame are complete, the verdicts and outputs frames are empty.
+    Each log is read from Inspect's sample summaries when they hold everything the
+    frames need (the panel's `verdict_rows` and rubric scores under 1 kB: logs of this
+    version's scorers), else from full samples (older logs, very large panels); the
+    frames are the same either way, and summaries are several times faster on real
+    logs, whose samples carry every model call. `summaries=False` always reads full
+    samples (the earlier reader, kept for comparison: bench/bench_report.py).
+    `detail=False` leaves the verdicts and outputs frames and the per-judge control
+    rows empty (the judged-pairs frame and the panel rows of the controls frame are
+    complete).
     `scorer` picks the pairwise score when a log holds several (re-judged logs).
     `workers` > 1 reads logs in parallel processes (default: up to 4 when the logs
     are large).
@@ -457,7 +515,7 @@ def read_frames(
         )
     for notice in skipped:
         logger.warning("Skipped log %s: %s.", notice.log, notice.reason)
-    results = _read_all(kinds, base, scorer, workers, detail)
+    results = _read_all(kinds, base, scorer, workers, detail, summaries)
     for res in results:
         if res.summary.partial:
             logger.warning(
@@ -521,15 +579,15 @@ def _drop_superseded(
 
 
 def _read_all(
-    kinds: list[tuple[str, str]], base: str, scorer: str | None, workers: int | None, detail: bool
+    kinds: list[tuple[str, str]], base: str, scorer: str | None, workers: int | None, detail: bool, summaries: bool
 ) -> list[_LogRows]:
     sizes = sum(os.path.getsize(f) for f, _ in kinds)
     if workers is None:
         workers = min(4, os.cpu_count() or 1, len(kinds)) if sizes > 20_000_000 else 1
     if workers <= 1 or len(kinds) == 1:
-        return [_read_log(f, base, kind, scorer, detail) for f, kind in kinds]
+        return [_read_log(f, base, kind, scorer, detail, summaries) for f, kind in kinds]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_read_log, f, base, kind, scorer, detail) for f, kind in kinds]
+        futures = [pool.submit(_read_log, f, base, kind, scorer, detail, summaries) for f, kind in kinds]
         return [future.result() for future in futures]
 
 
