@@ -204,8 +204,9 @@ def panel_accuracy(
 
     Columns: `by`, `n_rated` (pairs with a rating), `n_split` (no unique human
     plurality; left out), `n` (pairs with a majority), `n_correct`, `accuracy` (panel
-    winner == majority, ties included), `ci_low/high`, `kappa`, `kappa_ci_low/high`
-    (Cohen's kappa of panel and majority); `n_decisive` (both the panel and
+    winner == majority, ties included), `ci_low/high`, `top_share` (share of the commonest
+    majority verdict: near 1, kappa is low whatever the panel does), `kappa`,
+    `kappa_ci_low/high` (Cohen's kappa of panel and majority); `n_decisive` (both the panel and
     the majority chose a side), `direction_accuracy` (same side among those),
     `direction_ci_low/high`.
     """
@@ -224,6 +225,7 @@ def panel_accuracy(
         kappa = agreement_stats(has["winner"], has["majority"], alpha)
         rows.append({**key, "n_rated": len(group), "n_split": len(group) - len(has), "n": len(has), "n_correct": k,
                      "accuracy": k / len(has) if len(has) else np.nan, "ci_low": low, "ci_high": high,
+                     "top_share": has["majority"].value_counts(normalize=True).max() if len(has) else np.nan,
                      "kappa": kappa["kappa"], "kappa_ci_low": kappa["kappa_ci_low"],
                      "kappa_ci_high": kappa["kappa_ci_high"],
                      "n_decisive": len(decisive), "direction_accuracy": kd / len(decisive) if len(decisive) else np.nan,

@@ -28,6 +28,7 @@ from utility_gap.analysis.report.settings import MIN_DECISIVE, ReportError
 MIN_HUMAN_PAIRS = 30  # below this many pairs with a human majority the check is too small to trust
 WEAK_KAPPA = 0.4  # panel-human (or human-human) kappa/alpha below this is at best "fair" agreement
 WEAK_DIRECTION = 0.75  # share of decisive pairs where panel and people pick the same side
+SKEWED = 0.8  # one majority verdict on this share of pairs or more: kappa is uninformative, direction decides
 
 NO_RATINGS = (
     "The panel was not checked against human judgement: no ratings were given. Rate a sample of the judged "
@@ -151,7 +152,8 @@ def _cautions(
         doc.cautions.append(
             f"No human rating covers task(s) {', '.join(unchecked)}: the panel's verdicts there have no human check."
         )
-    for _, row in accuracy.iterrows():
+    rows = accuracy if accuracy["task"].nunique() > 2 else accuracy[accuracy["task"] == "all"]  # one task: once
+    for _, row in rows.iterrows():
         where = "overall" if row["task"] == "all" else f"on {row['task']}"
         if row["n"] < MIN_HUMAN_PAIRS:
             doc.cautions.append(
@@ -159,7 +161,8 @@ def _cautions(
                 f"against people (aim for at least {MIN_HUMAN_PAIRS} per task)."
             )
             continue
-        weak_kappa = not row["kappa"] >= WEAK_KAPPA
+        # kappa says little when one verdict dominates (a strong effect): then only direction counts
+        weak_kappa = row["top_share"] < SKEWED and not row["kappa"] >= WEAK_KAPPA
         weak_direction = not row["direction_accuracy"] >= WEAK_DIRECTION
         if weak_kappa or weak_direction:
             doc.cautions.append(
