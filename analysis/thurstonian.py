@@ -122,6 +122,7 @@ class ThurstonianFit:
     uninformative_reasons: list[str] = field(default_factory=list)
     position_beta: float = 0.0  # normalised scale; 0.0 when no position term was fitted
     mean_se: np.ndarray | None = None  # standard errors of the normalised means (None: not computed)
+    raw_parameters: np.ndarray | None = None  # the optimiser's [mu, log var(, beta)], to warm-start a refit
 
     def mean_of(self) -> dict[str, float]:
         return dict(zip(self.ids, map(float, self.means)))
@@ -370,8 +371,9 @@ def fit_thurstonian(
     reg_mean: float = 0.01,
     reg_logvar: float = 0.1,
     max_iter: int = 2000,
-    blas_threads: int = 1,
+    blas_threads: int | None = 1,
     standard_errors: bool = True,
+    warm_start: ThurstonianFit | None = None,
 ) -> ThurstonianFit:
     """Fit means, variances (and a position term) to the training rows; score train and held-out.
 
@@ -380,6 +382,9 @@ def fit_thurstonian(
     position term when the training rows hold both orders; True requires both orders;
     False never fits it. `standard_errors` computes the Wald CI of the position term and
     the standard errors of the means (skipped above MAX_OUTCOMES_FOR_SE outcomes).
+    `warm_start`: an earlier fit over the same outcome ids (e.g. the previous round's),
+    whose parameters start the optimiser; the optimum is the same, reached in fewer steps.
+    `blas_threads=None` leaves BLAS at its own thread count.
     """
     orders = order_table(frame, unparseable_policy)
     pairs = pair_table(frame, unparseable_policy)
@@ -399,6 +404,11 @@ def fit_thurstonian(
     w1 = train_orders["w_shown_first"].to_numpy(float)
     w2 = train_orders["w_shown_second"].to_numpy(float)
     theta0 = np.zeros(2 * n + (1 if use_position else 0))
+    previous = warm_start.raw_parameters if warm_start is not None else None
+    if previous is not None and list(warm_start.ids) == ids:
+        theta0[: 2 * n] = previous[: 2 * n]
+        if use_position and previous.size > 2 * n:
+            theta0[2 * n] = previous[2 * n]
     with threadpool_limits(limits=blas_threads):
         result = minimize(
             _negative_log_likelihood,
@@ -449,6 +459,7 @@ def fit_thurstonian(
         message=str(result.message),
         position_beta=float(beta / sd) if use_position else 0.0,
         mean_se=mean_se,
+        raw_parameters=result.x.copy(),
     )
     fit.metrics = fit_metrics(fit, frame, pairs, orders, unparseable_policy)
     fit.metrics.update(

@@ -88,11 +88,10 @@ class Run:
 
 
 def reference_round(run: Run, frame: pd.DataFrame, asked: set[tuple[str, str]], count: int,
-                    rng: np.random.Generator) -> list[Pair]:
+                    rng: np.random.Generator, fit) -> list[Pair]:
     """500 unasked pairs drawn at random among the closest 10% of gaps and lowest 20% of degree sums."""
     ids = run.ids
     n = len(ids)
-    fit = fit_thurstonian(frame, outcome_ids=ids, standard_errors=False)
     index = {o: k for k, o in enumerate(ids)}
     mask = np.zeros((n, n), bool)
     for a, b in asked:
@@ -119,11 +118,13 @@ def reference_design(run: Run, multiples: list[float], nlogn: float) -> list[dic
     start = regular_pairs(run.ids, round(0.5 * nlogn), run.seed, exclude=[p.key for p in run.held])
     frame = pd.concat([run.ask(run.held, REFERENCE_K, rng), run.ask(start, REFERENCE_K, rng)], ignore_index=True)
     asked = {p.key for p in run.held} | {p.key for p in start}
-    rows, rounds, began = [], 1, time.perf_counter()
+    rows, rounds, began, fit = [], 1, time.perf_counter(), None
     for multiple in sorted(multiples):
         budget = round(multiple * nlogn)
         while len(asked) - len(run.held) < budget:
-            new = reference_round(run, frame, asked, min(REFERENCE_ROUND, budget - (len(asked) - len(run.held))), rng)
+            fit = fit_thurstonian(frame, outcome_ids=run.ids, standard_errors=False, warm_start=fit)
+            new = reference_round(run, frame, asked, min(REFERENCE_ROUND, budget - (len(asked) - len(run.held))), rng,
+                                  fit)
             frame = pd.concat([frame, run.ask(new, REFERENCE_K, rng)], ignore_index=True)
             asked |= {p.key for p in new}
             rounds += 1
@@ -149,11 +150,12 @@ def suite_design(run: Run, multiple: float, nlogn: float, k: int, start: str, ro
     asked = {p.key for p in run.held} | {p.key for p in pairs}
     later = rounds - 1
     rest = budget - len(pairs)
+    fit = None
     for r in range(later):
         size = rest // later + (1 if r < rest % later else 0)
         if size <= 0:
             continue
-        fit = fit_thurstonian(frame, outcome_ids=run.ids, standard_errors=False)
+        fit = fit_thurstonian(frame, outcome_ids=run.ids, standard_errors=False, warm_start=fit)
         select = close_low_degree_pairs if selection == "filter" else active_pairs
         new = select(run.ids, fit.mean_of(), fit.variance_of(), asked, size, seed=run.seed + r + 1)
         frame = pd.concat([frame, run.ask(new, k, rng, logprob)], ignore_index=True)
@@ -175,12 +177,19 @@ def main() -> None:
     parser.add_argument("--selection", nargs="+", default=["filter"], help="filter (close_low_degree_pairs) or score")
     parser.add_argument("--start-share", type=float, default=0.4)
     parser.add_argument("--logprob-k", type=int, default=None, help="text-mode K whose budget logprob mode matches")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/stage1_design.csv"))
+    parser.add_argument("--seed-list", type=int, nargs="+", default=None, help="run these seeds (overrides --seeds)")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/stage1_design.csv"))
+    parser.add_argument("--summarise", type=Path, nargs="+", default=None,
+                        help="only print the summary of earlier result CSVs (several runs split by design)")
     args = parser.parse_args()
+    if args.summarise:
+        table = pd.concat([pd.read_csv(p) for p in args.summarise], ignore_index=True)
+        print_summary(table, args.outcomes)
+        return
     n = args.outcomes
     nlogn = n * math.log2(n)
     rows: list[dict[str, object]] = []
-    for seed in range(args.seeds):
+    for seed in args.seed_list if args.seed_list is not None else range(args.seeds):
         chooser = PlantedChooser.draw(n, seed)
         run = Run(chooser, heldout_pairs(chooser.ids, HELDOUT, seed), seed)
         if "reference" in args.designs:
@@ -202,11 +211,23 @@ def main() -> None:
     table = pd.DataFrame(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)
-    summary = (table.groupby(["design", "multiple"], as_index=False)
-               [["queries", "pairs", "accuracy_vs_truth", "spearman", "heldout_pair_accuracy", "heldout_log_loss",
-                 "heldout_calibration_error", "seconds"]].mean())
-    print(f"\nmean of {args.seeds} seed(s), {n} outcomes, load average {os.getloadavg()[0]:.1f}")
-    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print_summary(table, n)
+
+
+def print_summary(table: pd.DataFrame, n: int) -> None:
+    """Mean over seeds per (design, budget), as a Markdown table."""
+    columns = ["queries", "pairs", "accuracy_vs_truth", "spearman", "heldout_pair_accuracy", "heldout_log_loss",
+               "heldout_calibration_error", "seconds"]
+    summary = table.groupby(["design", "multiple"], as_index=False).agg(
+        seeds=("seed", "nunique"), **{c: (c, "mean") for c in columns})
+    summary = summary.sort_values(["multiple", "design"])
+    print(f"\n{n} outcomes; mean over seeds; load average {os.getloadavg()[0]:.1f}\n")
+    print("| " + " | ".join(summary.columns) + " |")
+    print("|" + "---|" * len(summary.columns))
+    for _, row in summary.iterrows():
+        cells = [f"{v:.4f}" if isinstance(v, float) and not float(v).is_integer() else f"{v:g}"
+                 if isinstance(v, float) else str(v) for v in row]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logprobs", action="store_true", help="Read P(A) from top logprobs (one call per order).")
     parser.add_argument("--top-logprobs", type=int, default=20,
                         help="Logprob mode: top tokens asked for per read (default 20).")
+    parser.add_argument("--start", choices=["regular", "random"], default="regular",
+                        help="Round 0 design: degree-balanced random graph (default) or a cycle plus random pairs.")
+    parser.add_argument("--selection", choices=["filter", "score"], default="filter",
+                        help="Later rounds: random among the closest gaps and least-compared outcomes (default), "
+                             "or the older greedy closeness+degree score.")
     parser.add_argument("--seed", type=int, default=0, help="Seed for pair selection and the held-out set.")
     parser.add_argument("--temperature", type=float, default=1.0, help="Sampling temperature (default 1).")
     parser.add_argument("--unparseable-policy", choices=["skip", "half"], default="skip",
@@ -56,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         budget=args.budget,
         heldout=args.heldout,
         rounds=args.rounds,
+        start=args.start,
+        selection=args.selection,
         logprobs=args.logprobs,
         top_logprobs=args.top_logprobs,
         seed=args.seed,

@@ -1,8 +1,11 @@
 """Run preference elicitation in rounds through `inspect_ai.eval`, resumably, then fit.
 
-Round 0 asks the seeded held-out pairs and a random connected start; each later round
-fits the data so far and asks the unasked pairs that are closest in fitted utility and
-least compared (`analysis/pair_selection.py`), until the training budget is spent.
+Round 0 asks the seeded held-out pairs and a degree-balanced random start
+(`regular_pairs`; `start="random"`: a cycle plus random pairs); each later round fits the
+data so far and asks unasked pairs drawn among those closest in fitted utility and least
+compared (`close_low_degree_pairs`; `selection="score"`: the older greedy score,
+`active_pairs`), until the training budget is spent. Why these defaults:
+bench/README.md (Stage 1 query efficiency).
 
 One Inspect log per round goes to the log directory, with eval metadata
 `{"utility_gap": "elicitation", "run": <signature>, "round": r, ...}`; the round's pairs
@@ -30,10 +33,12 @@ from utility_gap.analysis.choices_frame import choices_frame, is_elicitation_log
 from utility_gap.analysis.pair_selection import (
     Pair,
     active_pairs,
+    close_low_degree_pairs,
     default_budget,
     default_heldout,
     heldout_pairs,
     random_connected_pairs,
+    regular_pairs,
     write_pairs_file,
 )
 from utility_gap.analysis.thurstonian import UNPARSEABLE_POLICIES, ThurstonianFit, fit_thurstonian
@@ -48,6 +53,10 @@ from utility_gap.evals.outcomes import Outcome, load_outcomes
 from utility_gap.evals.preference import preference_elicitation
 from utility_gap.models.simulated import CHOOSING_ROLES
 from utility_gap.solvers.choice import DEFAULT_TOP_LOGPROBS
+
+
+START_DESIGNS = {"regular": regular_pairs, "random": random_connected_pairs}
+SELECTION_RULES = {"filter": close_low_degree_pairs, "score": active_pairs}
 
 
 class ElicitationError(RuntimeError):
@@ -66,6 +75,8 @@ class ElicitationPlan:
     heldout: int | None = None  # held-out pairs; default a tenth of the budget (>= 10, <= all/5)
     rounds: int = 4
     start_share: float = 0.4  # share of the budget asked in round 0 (at least a cycle)
+    start: str = "regular"  # round 0: `regular` (degree-balanced random graph) or `random` (cycle + random pairs)
+    selection: str = "filter"  # later rounds: `filter` (close_low_degree_pairs) or `score` (active_pairs)
     logprobs: bool = False
     top_logprobs: int = DEFAULT_TOP_LOGPROBS  # logprob mode: top tokens asked for per read
     seed: int = 0
@@ -98,6 +109,10 @@ class ElicitationPlan:
                 f"--model {self.model}: this simulated role does not answer forced choices, so every answer "
                 f"would be unparseable. Use one of {', '.join('simulated/' + r for r in CHOOSING_ROLES)}."
             )
+        if self.start not in START_DESIGNS:
+            raise ValueError(f"start='{self.start}': use one of {', '.join(START_DESIGNS)}.")
+        if self.selection not in SELECTION_RULES:
+            raise ValueError(f"selection='{self.selection}': use one of {', '.join(SELECTION_RULES)}.")
         if not 0.0 < self.start_share <= 1.0:
             raise ValueError(f"start_share={self.start_share}: must be in (0, 1].")
         if self.unparseable_policy not in UNPARSEABLE_POLICIES:
@@ -132,8 +147,8 @@ def design_record(plan: ElicitationPlan, budget: int, heldout: int) -> dict[str,
         "budget": budget,
         "heldout": heldout,
         "rounds": plan.rounds,
-        "start": f"random_connected(share={plan.start_share})",
-        "selection": "closeness+degree",
+        "start": f"{plan.start}(share={plan.start_share})",
+        "selection": plan.selection,
         "seed": plan.seed,
     }
 
@@ -150,6 +165,8 @@ def signature(plan: ElicitationPlan, n_outcomes: int) -> str:
         "heldout": plan.heldout,
         "rounds": plan.rounds,
         "start_share": plan.start_share,
+        "start": plan.start,
+        "selection": plan.selection,
         "logprobs": plan.logprobs,
         # only in logprob mode, so sampling runs keep the signatures they had
         **({"top_logprobs": plan.top_logprobs} if plan.logprobs else {}),
@@ -239,15 +256,17 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
             continue
         if r == 0:
             held = heldout_pairs(ids, held_count, plan.seed)
-            pairs = held + random_connected_pairs(ids, size, plan.seed, exclude=[p.key for p in held])
+            start = START_DESIGNS[plan.start]
+            pairs = held + start(ids, size, plan.seed, exclude=[p.key for p in held])
         else:
             if size == 0:
                 continue
             so_far = data_so_far()
             fit = fit_thurstonian(so_far, outcome_ids=ids, unparseable_policy=plan.unparseable_policy,
-                                  standard_errors=False)
+                                  standard_errors=False)  # cold start: a resumed run picks the same pairs
             asked = set(zip(so_far["outcome_a"], so_far["outcome_b"]))
-            pairs = active_pairs(ids, fit.mean_of(), fit.variance_of(), asked, size, seed=plan.seed + r)
+            select = SELECTION_RULES[plan.selection]
+            pairs = select(ids, fit.mean_of(), fit.variance_of(), asked, size, seed=plan.seed + r)
         if not pairs:
             continue
         if model is None:
