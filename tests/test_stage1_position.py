@@ -157,3 +157,47 @@ def test_utilities_file_carries_new_fields_and_old_files_still_read(tmp_path) ->
     (tmp_path / "old.json").write_text(json.dumps(old))
     legacy = read_utilities(tmp_path / "old.json")
     assert legacy.design is None and legacy.top_third()
+
+
+def test_regular_start_is_degree_balanced_connected_and_avoids_heldout() -> None:
+    from utility_gap.analysis.pair_selection import regular_pairs
+
+    ids = [f"d/o{i}" for i in range(50)]
+    held = heldout_pairs(ids, 40, seed=2)
+    start = regular_pairs(ids, 230, seed=2, exclude=[p.key for p in held])
+    assert len(start) == 230 and len({p.key for p in start}) == 230
+    assert not {p.key for p in start} & {p.key for p in held}
+    degree = {o: 0 for o in ids}
+    for p in start:
+        degree[p.a] += 1
+        degree[p.b] += 1
+    assert max(degree.values()) - min(degree.values()) <= 3  # random pairs would spread over ~10
+    seen, frontier = {ids[0]}, [ids[0]]
+    while frontier:
+        node = frontier.pop()
+        for p in start:
+            for x, y in ((p.a, p.b), (p.b, p.a)):
+                if x == node and y not in seen:
+                    seen.add(y)
+                    frontier.append(y)
+    assert seen == set(ids)
+
+
+def test_close_low_degree_pairs_are_close_spread_and_unasked() -> None:
+    from utility_gap.analysis.pair_selection import close_low_degree_pairs
+
+    ids = [f"d/o{i}" for i in range(60)]
+    means = {o: float(i) / 10 for i, o in enumerate(ids)}
+    variances = {o: 1.0 for o in ids}
+    asked = [(ids[i], ids[i + 1]) for i in range(59)]
+    chosen = close_low_degree_pairs(ids, means, variances, asked, count=120, seed=1, batch=40)
+    keys = {p.key for p in chosen}
+    assert len(keys) == 120 and not keys & {tuple(sorted(k)) for k in asked}
+    gaps = [abs(means[p.a] - means[p.b]) for p in chosen]
+    assert np.mean(gaps) < 0.6  # random pairs would average about 2
+    degree = np.zeros(60)
+    for p in chosen:
+        degree[ids.index(p.a)] += 1
+        degree[ids.index(p.b)] += 1
+    assert degree.max() <= 8 and (degree > 0).mean() > 0.9
+    assert chosen == close_low_degree_pairs(ids, means, variances, asked, count=120, seed=1, batch=40)
