@@ -168,6 +168,44 @@ def regular_pairs(
     return sorted(chosen.values(), key=lambda p: p.key)
 
 
+def _unasked(
+    ids: list[str], means: dict[str, float], variances: dict[str, float], asked: Iterable[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Unasked pairs (row, col index arrays), each outcome's degree so far, and each pair's fitted gap.
+
+    The gap is |mu_i - mu_j| / sqrt(var_i + var_j): small means an uncertain choice.
+    """
+    n = len(ids)
+    index = {o: i for i, o in enumerate(ids)}
+    asked_mask = np.zeros((n, n), dtype=bool)
+    for x, y in asked:
+        i, j = index[x], index[y]
+        asked_mask[i, j] = asked_mask[j, i] = True
+    degree = asked_mask.sum(axis=1).astype(float)
+    mu = np.array([means.get(o, 0.0) for o in ids])
+    var = np.array([max(variances.get(o, 1.0), 1e-6) for o in ids])
+    rows, cols = np.triu_indices(n, k=1)
+    keep = ~asked_mask[rows, cols]
+    rows, cols = rows[keep], cols[keep]
+    return rows, cols, degree, np.abs(mu[rows] - mu[cols]) / np.sqrt(var[rows] + var[cols])
+
+
+def is_connected(ids: list[str], pairs: Iterable[Pair]) -> bool:
+    """Whether the pairs link every outcome to every other (a fit can place them on one scale)."""
+    if not ids:
+        return True
+    links: dict[str, set[str]] = {o: set() for o in ids}
+    for p in pairs:
+        links[p.a].add(p.b)
+        links[p.b].add(p.a)
+    seen, frontier = {ids[0]}, [ids[0]]
+    while frontier:
+        for other in links[frontier.pop()] - seen:
+            seen.add(other)
+            frontier.append(other)
+    return len(seen) == len(ids)
+
+
 def active_pairs(
     ids: list[str],
     means: dict[str, float],
@@ -185,19 +223,7 @@ def active_pairs(
     outcome does not absorb the whole round. Ties are broken by a seeded jitter.
     """
     n = len(ids)
-    index = {o: i for i, o in enumerate(ids)}
-    asked_mask = np.zeros((n, n), dtype=bool)
-    degree = np.zeros(n)
-    for x, y in asked:
-        i, j = index[x], index[y]
-        asked_mask[i, j] = asked_mask[j, i] = True
-    degree = asked_mask.sum(axis=1).astype(float)
-    mu = np.array([means.get(o, 0.0) for o in ids])
-    var = np.array([max(variances.get(o, 1.0), 1e-6) for o in ids])
-    rows, cols = np.triu_indices(n, k=1)
-    keep = ~asked_mask[rows, cols]
-    rows, cols = rows[keep], cols[keep]
-    closeness = np.abs(mu[rows] - mu[cols]) / np.sqrt(var[rows] + var[cols])
+    rows, cols, degree, closeness = _unasked(ids, means, variances, asked)
     jitter = np.random.default_rng([seed, 7_003]).random(rows.size) * 1e-6
     taken = np.zeros(rows.size, dtype=bool)
     count = min(count, rows.size)
@@ -240,19 +266,7 @@ def close_low_degree_pairs(
     the next batch, so no outcome absorbs a round. Random choice within the filters,
     rather than taking the very closest pairs, keeps the comparisons spread.
     """
-    n = len(ids)
-    index = {o: i for i, o in enumerate(ids)}
-    asked_mask = np.zeros((n, n), dtype=bool)
-    for x, y in asked:
-        i, j = index[x], index[y]
-        asked_mask[i, j] = asked_mask[j, i] = True
-    degree = asked_mask.sum(axis=1).astype(float)
-    mu = np.array([means.get(o, 0.0) for o in ids])
-    var = np.array([max(variances.get(o, 1.0), 1e-6) for o in ids])
-    rows, cols = np.triu_indices(n, k=1)
-    keep = ~asked_mask[rows, cols]
-    rows, cols = rows[keep], cols[keep]
-    gap = np.abs(mu[rows] - mu[cols]) / np.sqrt(var[rows] + var[cols])
+    rows, cols, degree, gap = _unasked(ids, means, variances, asked)
     rng = np.random.default_rng([seed, 7_005])
     open_ = np.ones(rows.size, dtype=bool)
     count = min(count, rows.size)

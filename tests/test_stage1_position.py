@@ -160,7 +160,7 @@ def test_utilities_file_carries_new_fields_and_old_files_still_read(tmp_path) ->
 
 
 def test_regular_start_is_degree_balanced_connected_and_avoids_heldout() -> None:
-    from utility_gap.analysis.pair_selection import regular_pairs
+    from utility_gap.analysis.pair_selection import is_connected, regular_pairs
 
     ids = [f"d/o{i}" for i in range(50)]
     held = heldout_pairs(ids, 40, seed=2)
@@ -172,15 +172,8 @@ def test_regular_start_is_degree_balanced_connected_and_avoids_heldout() -> None
         degree[p.a] += 1
         degree[p.b] += 1
     assert max(degree.values()) - min(degree.values()) <= 3  # random pairs would spread over ~10
-    seen, frontier = {ids[0]}, [ids[0]]
-    while frontier:
-        node = frontier.pop()
-        for p in start:
-            for x, y in ((p.a, p.b), (p.b, p.a)):
-                if x == node and y not in seen:
-                    seen.add(y)
-                    frontier.append(y)
-    assert seen == set(ids)
+    assert is_connected(ids, start)
+    assert not is_connected(ids, [p for p in start if ids[0] not in (p.a, p.b)])
 
 
 def test_close_low_degree_pairs_are_close_spread_and_unasked() -> None:

@@ -15,6 +15,7 @@ from utility_gap.analysis.pair_selection import (
     active_pairs,
     default_budget,
     heldout_pairs,
+    is_connected,
     random_connected_pairs,
     read_pairs_file,
     write_pairs_file,
@@ -187,16 +188,8 @@ def test_pair_selection_is_connected_seeded_and_disjoint() -> None:
     assert held == heldout_pairs(ids, 30, seed=3) and held != heldout_pairs(ids, 30, seed=4)
     start = random_connected_pairs(ids, 80, seed=3, exclude=[p.key for p in held])
     assert len(start) == 80 and not {p.key for p in start} & {p.key for p in held}
-    # connected: a flood fill from one outcome reaches all
-    seen, frontier = {ids[0]}, [ids[0]]
-    while frontier:
-        node = frontier.pop()
-        for p in start:
-            for x, y in ((p.a, p.b), (p.b, p.a)):
-                if x == node and y not in seen:
-                    seen.add(y)
-                    frontier.append(y)
-    assert seen == set(ids)
+    assert is_connected(ids, start)
+    assert not is_connected(ids, [p for p in start if ids[0] not in (p.a, p.b)])
     assert default_budget(100) == 1329
 
 
