@@ -59,6 +59,33 @@ def test_inspect_eval_runs_forced_choices_on_the_embedded_model(server, tmp_path
         assert all(e.output.completion is not None for e in outputs)
 
 
+def test_logprob_reads_find_both_letters_with_top_20(server, tmp_path: Path) -> None:
+    """Logprob mode on the real server: top_logprobs=20 is accepted, and each read says what it found.
+
+    With top_logprobs=5 'B' was missing from 74 of 132 reads on this model; with 20 most
+    reads must list both letters, and none may fall back to sampling.
+    """
+    from utility_gap.analysis.choices_frame import choices_frame
+
+    env = {**os.environ, BASE_URL_ENV: server.base_url}
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "utility_gap/preference_elicitation",
+        "--model", EMBEDDED_MODEL, "-T", "domain=demo", "-T", "logprobs=true", "-T", "top_logprobs=20",
+        "--limit", "12", "--max-connections", "1", "--max-tokens", "1",
+        "--log-dir", str(tmp_path), "--display", "plain",
+    ]
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    frame = choices_frame(tmp_path)
+    assert len(frame) == 24 and (frame["method"] == "logprob").all()
+    assert not frame["logprob_fallback"].any()
+    letters = frame["logprob_letters"].value_counts().to_dict()
+    print(f"letters found per read (top_logprobs=20): {letters}")
+    assert set(letters) <= {"both", "A", "B"}
+    assert letters.get("both", 0) >= 0.75 * len(frame)
+    assert frame["p_a"].between(0, 1).all() and (frame["calls"] == 1).all()
+
+
 def test_demo_pipeline_runs_every_stage_on_the_embedded_model(tmp_path: Path) -> None:
     """All four writing tasks, Stage 1 and the report, for real on SmolLM2 (a few minutes).
 
