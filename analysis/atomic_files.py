@@ -14,25 +14,31 @@ import os
 import tempfile
 from pathlib import Path
 
-FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+WRITE_ERRNOS = FULL | READ_ONLY | {errno.EIO}
+"""Error numbers that mean "the output cannot be written", not a bug or a bad argument."""
 
 
 class OutputWriteError(OSError):
     """Writing an output file failed (disk full, read-only folder, ...); the message names the path."""
 
-    def __init__(self, path: str | Path, cause: OSError) -> None:
+    def __init__(self, path: str | Path, cause: OSError, note: str = "") -> None:
         super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+        self.note = note
 
     def __str__(self) -> str:
-        return write_failure_message(self.filename, self)
+        return write_failure_message(self.filename, self) + (f" {self.note}" if self.note else "")
 
 
 def write_failure_message(path: object, error: OSError) -> str:
     """`Cannot write PATH: reason. What to do.` for an OSError raised while writing PATH."""
     reason = error.strerror or str(error)
     if error.errno in FULL:
-        fix = "The disk is full: free some space (or use an --out on another disk) and rerun the same command."
+        fix = (
+            "The disk is full (or the file too large for it): free some space, or use an --out on another disk, "
+            "and rerun the same command."
+        )
     elif error.errno in READ_ONLY:
         fix = "The folder is read-only or not writable by you: fix its permissions or choose another --out."
     else:

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+from utility_gap.analysis.atomic_files import OutputWriteError
 from utility_gap.pipeline.errors import CommandError, plain
 
 COMMANDS: dict[str, str] = {
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as ex:
         print(f"utility-gap {args.command}: error: {plain(str(ex))}", file=sys.stderr)
         return 2
+    except OutputWriteError as ex:  # a full disk or read-only folder: the path and the fix, no traceback
+        print(f"utility-gap {args.command}: error: {ex}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"utility-gap {args.command}: interrupted.", file=sys.stderr)
         return 130

@@ -52,6 +52,7 @@ from utility_gap.analysis.utilities_file import (
 from utility_gap.evals.outcomes import Outcome, load_outcomes
 from utility_gap.evals.preference import preference_elicitation
 from utility_gap.models.simulated import CHOOSING_ROLES
+from utility_gap.pipeline.log_writes import log_write_failure, write_failure_error
 from utility_gap.solvers.choice import DEFAULT_TOP_LOGPROBS
 
 
@@ -339,6 +340,9 @@ def _run_round(
         **extra,
     )
     log = logs[0]
+    write_failure = log_write_failure(log)
+    if write_failure is not None:
+        raise write_failure_error(log, write_failure)
     if log.status != "success":
         detail = log.error.message if log.error is not None else log.status
         raise ElicitationError(

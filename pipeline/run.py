@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from inspect_ai import Task, eval_set
+from inspect_ai import Task
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from inspect_ai.model import GenerateConfig, Model, get_model
 
 from utility_gap.pipeline.broken_logs import describe as describe_broken_logs
 from utility_gap.pipeline.broken_logs import find_broken_logs, quarantine
+from utility_gap.pipeline.log_writes import eval_set_with_retries
 from utility_gap.pipeline.elicitation_rounds import (
     ElicitationError,
     ElicitationPlan,
@@ -362,14 +363,14 @@ def _run_stages(config: RunConfig) -> Path:
         tasks = _stage23_tasks(config, utilities)
         _say(f"Stages 2-3: {len(tasks)} evals (ranking, writing tasks, judge controls) -> {logs / 'tasks'}")
         roles = {"judge": judges} if judges else None
-        success, task_logs = eval_set(
+        success, task_logs = eval_set_with_retries(
             tasks,
+            retries=2,  # never after a failed log write: that stops the run (pipeline/log_writes.py)
+            say=_say,
             log_dir=str(logs / "tasks"),
             model=subject,
             model_roles=roles,
             max_connections=max_connections,
-            retry_attempts=2,
-            retry_wait=1,
             fail_on_error=0.1,
             log_dir_allow_dirty=True,
             log_buffer=1,  # every finished sample is on disk, so an interrupted run resumes from it

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from utility_gap.analysis.atomic_files import OutputWriteError, current_umask
 from utility_gap.analysis.entity_behaviour import ENTITY_TASKS
 from utility_gap.analysis.framed_scores import FRAMED_TASK
 from utility_gap.analysis.frames import (
@@ -171,14 +172,18 @@ def _check_utilities(settings: ReportSettings) -> None:
 
 def _write(frames: Frames, log_dir: Path, out_dir: Path, settings: ReportSettings, table: PairsTable | None = None) -> Path:
     """Build the report of `frames` in a staging folder and swap it in (log_dir: the source shown)."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the report is an ordinary folder
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    except OSError as ex:
+        raise OutputWriteError(out_dir.parent, ex) from ex
+    os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it private; the report is an ordinary folder
     try:
         _build(frames, log_dir, staging, settings, table)
         _swap(staging, out_dir)
+    except OSError as ex:  # a full disk or read-only folder: name the path, keep the old report
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputWriteError(ex.filename or out_dir, ex) from ex
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
