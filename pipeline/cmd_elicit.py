@@ -9,6 +9,7 @@ same command resumes), the utilities file to DIR/utilities/<model-slug>__<domain
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from utility_gap.analysis.utilities_file import summary
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from utility_gap.pipeline.elicitation_rounds import (
+        ElicitationCancelled,
         ElicitationError,
         ElicitationPlan,
         elicit_utilities,
@@ -76,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         plan.validate()  # before any model call
         with study_lock(args.out):  # one writer per folder, as for `utility-gap run`
             result, uf, path = elicit_utilities(plan, args.out)
+    except ElicitationCancelled as ex:
+        print(ex, file=sys.stderr)
+        raise KeyboardInterrupt from None  # exit status 130, like any Ctrl-C
     except (OutcomeSetError, ValueError, ElicitationError, StudyFolderBusy) as ex:
         raise CommandError(str(ex)) from None
     rounds = f"rounds: {result.rounds_run} run, {result.rounds_reused} resumed from logs"

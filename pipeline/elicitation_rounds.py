@@ -11,7 +11,8 @@ One Inspect log per round goes to the log directory, with eval metadata
 `{"utility_gap": "elicitation", "run": <signature>, "round": r, ...}`; the round's pairs
 file is written beside it under `pairs/`. A rerun reads the existing *successful* logs
 (`inspect_ai.log`), skips the rounds they finished and continues; a round whose log
-failed or is missing is run again. Everything that decides which pairs are asked is in
+failed, was interrupted (Ctrl-C: `ElicitationCancelled`) or is missing is run again,
+from its start. Everything that decides which pairs are asked is in
 the signature, so a log directory cannot silently mix two different elicitations.
 """
 
@@ -62,6 +63,10 @@ SELECTION_RULES = {"filter": close_low_degree_pairs, "score": active_pairs}
 
 class ElicitationError(RuntimeError):
     """A round failed, or the log directory holds a different elicitation."""
+
+
+class ElicitationCancelled(ElicitationError):
+    """A round was interrupted (Ctrl-C); rerunning the same command asks that round again."""
 
 
 @dataclass
@@ -339,6 +344,14 @@ def _run_round(
         score_display=False,
         **extra,
     )
+    if not logs or logs[0].status == "cancelled":
+        # Ctrl-C: Inspect absorbs the interrupt, saves the round's log as cancelled (or
+        # returns no log at all) and returns; the round is asked again on the next run.
+        where = f"; its log is {logs[0].location}" if logs else ""
+        raise ElicitationCancelled(
+            f"Round {r} was interrupted (cancelled){where}. Rerun the same command to resume: finished "
+            "rounds are reused and this round is asked again."
+        )
     log = logs[0]
     write_failure = log_write_failure(log)
     if write_failure is not None:

@@ -40,6 +40,7 @@ from utility_gap.pipeline.broken_logs import describe as describe_broken_logs
 from utility_gap.pipeline.broken_logs import find_broken_logs, quarantine
 from utility_gap.pipeline.log_writes import eval_set_with_retries
 from utility_gap.pipeline.elicitation_rounds import (
+    ElicitationCancelled,
     ElicitationError,
     ElicitationPlan,
     ElicitationResult,
@@ -47,7 +48,8 @@ from utility_gap.pipeline.elicitation_rounds import (
     elicitation_log_dir,
 )
 from utility_gap.analysis.pair_selection import default_budget, default_heldout
-from utility_gap.analysis.report import ReportSettings, write_report
+from utility_gap.analysis.frames import FrameError
+from utility_gap.analysis.report import ReportError, ReportSettings, write_report
 from utility_gap.analysis.utilities_file import UtilitiesFile, summary
 from utility_gap.evals.judge_controls import judge_controls
 from utility_gap.evals.outcomes import load_outcomes
@@ -371,6 +373,10 @@ def _run_stages(config: RunConfig) -> Path:
             model=subject,
             model_roles=roles,
             max_connections=max_connections,
+            # At most max_connections samples in flight in the whole eval set (one eval at a
+            # time, max_samples each): an interrupt loses only those, not one batch per eval.
+            max_tasks=1,
+            max_samples=max_connections,
             fail_on_error=0.1,
             log_dir_allow_dirty=True,
             log_buffer=1,  # every finished sample is on disk, so an interrupted run resumes from it
@@ -386,7 +392,10 @@ def _run_stages(config: RunConfig) -> Path:
             _say("Stages 2-3: some evals did not finish; the report uses what finished (rerun to resume).")
 
     _say("Stage 4: writing the report")
-    report = write_report(logs, config.out / "report", ReportSettings(seed=config.seed, utilities_dir=config.out / "utilities"))
+    try:
+        report = write_report(logs, config.out / "report", ReportSettings(seed=config.seed, utilities_dir=config.out / "utilities"))
+    except (FrameError, ReportError) as ex:  # e.g. pairs found twice: the logs are kept, the report is not
+        raise PipelineError(f"Stage 4: {ex}") from None
     _say(f"Report: {report}")
     return report
 
@@ -423,9 +432,10 @@ def _interrupted(log_dir: Path, returned: list[EvalLog]) -> bool:
 def _elicit(plan: ElicitationPlan, out: Path) -> tuple[ElicitationResult, UtilitiesFile, Path]:
     try:
         return elicit_utilities(plan, out)
+    except ElicitationCancelled as ex:
+        _say(f"Stage 1 ({plan.domain}): {ex}")
+        raise KeyboardInterrupt from None  # stops the run like Ctrl-C anywhere else: resumable
     except ElicitationError as ex:
-        if "(cancelled)" in str(ex):
-            raise KeyboardInterrupt from None
         raise PipelineError(f"Stage 1 ({plan.domain}): {ex}") from None
 
 

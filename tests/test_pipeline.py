@@ -1,12 +1,7 @@
-"""`utility-gap run`: planted findings end to end, resume after interruption, bad arguments."""
+"""`utility-gap run`: planted findings end to end, bad arguments (resume: test_resume.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,10 +10,6 @@ import pytest
 from utility_gap.pipeline.cli import main
 
 SUBJECT = ["--model", "simulated/subject", "--judge", "simulated/judge", "--judge", "simulated/judge", "--judge", "simulated/judge"]
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "utility_gap.pipeline.cli", *args]
 
 
 def test_planted_findings_appear_in_the_report(tmp_path: Path) -> None:
@@ -41,68 +32,6 @@ def test_planted_findings_appear_in_the_report(tmp_path: Path) -> None:
     assert (utility["p_holm"] >= 0.05).all()
     utilities = list((out / "utilities").glob("*.json"))
     assert [p.name for p in utilities] == ["simulated-subject__demo.json"]
-
-
-def _calls(call_log: Path) -> int:
-    return len(call_log.read_text().splitlines()) if call_log.exists() else 0
-
-
-def _run_args(out: Path, call_log: Path, judge_log: Path) -> list[str]:
-    return [
-        "run", "--model", "simulated/subject", "-M", "shifts=exhort:0.8", "-M", "latency=0.05",
-        "-M", f"call_log={call_log}", "--judge", "simulated/judge", "-J", f"call_log={judge_log}",
-        "--items", "8", "--tasks", "essay,grant_abstract", "--max-connections", "1", "--display", "none",
-        "--out", str(out),
-    ]
-
-
-def test_interrupted_run_resumes_without_repeating_work(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    # One uninterrupted run: the reference call count.
-    whole = tmp_path / "whole"
-    whole_calls, whole_judge = tmp_path / "whole.calls", tmp_path / "whole.judge"
-    done = subprocess.run(_cli(*_run_args(whole, whole_calls, whole_judge)), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-
-    # The same run, interrupted with Ctrl-C (SIGINT) once Stage 2 has made calls, then rerun.
-    out = tmp_path / "resumed"
-    calls, judge_calls = tmp_path / "resumed.calls", tmp_path / "resumed.judge"
-    process = subprocess.Popen(
-        _cli(*_run_args(out, calls, judge_calls)), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # a background job may inherit SIGINT ignored; a user's terminal delivers it
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and _calls(judge_calls) < 10:
-        assert process.poll() is None, "the run finished before it could be interrupted"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode != 0, f"an interrupted run must not report success:\n{stderr[-3000:]}"
-    assert not (out / "report" / "report.md").exists()
-    interrupted = _calls(calls) + _calls(judge_calls)
-    assert 0 < interrupted < _calls(whole_calls) + _calls(whole_judge), (interrupted, stderr[-3000:])
-
-    again = subprocess.run(_cli(*_run_args(out, calls, judge_calls)), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert (out / "report" / "report.md").exists()
-
-    reference = _calls(whole_calls) + _calls(whole_judge)
-    total = _calls(calls) + _calls(judge_calls)
-    # At most one in-flight sample per connection is lost. Connections: 1 to the subject and
-    # 1 to the judge (--max-connections applies to each model); a sample makes at most
-    # 2 subject + 2 judge calls.
-    connections, calls_per_sample = 1 + 1, 4
-    assert reference <= total <= reference + connections * calls_per_sample, (
-        f"reference {reference}, interrupted {interrupted}, total {total}\n"
-        f"interrupted run:\n{stderr[-2000:]}\nresumed run:\n{again.stderr[-2000:]}"
-    )
-    # Nothing duplicated: the resumed run's judged pairs equal the uninterrupted run's.
-    resumed_pairs = pd.read_csv(out / "report" / "tables" / "win_rates.csv")
-    whole_pairs = pd.read_csv(whole / "report" / "tables" / "win_rates.csv")
-    assert (resumed_pairs["n_a"] + resumed_pairs["n_b"] + resumed_pairs["n_tie"]).sum() == (
-        whole_pairs["n_a"] + whole_pairs["n_b"] + whole_pairs["n_tie"]
-    ).sum()
 
 
 @pytest.mark.parametrize(
