@@ -12,7 +12,7 @@ from typing import Any
 
 from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS
 from utility_gap.analysis.effect_sizes import NET_CI_METHODS
-from utility_gap.analysis.frames import FLAGS, FrameError
+from utility_gap.analysis.frames import DUPLICATE_POLICIES, FLAGS, FrameError
 from utility_gap.analysis.analysis_plan import read_plan
 from utility_gap.analysis.pairs_table import DEFAULT_CONTRAST, ColumnMapping, read_pairs_table
 from utility_gap.analysis.report import (
@@ -180,6 +180,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "marks every setting and piece of data that differs from it")
     parser.add_argument("--utilities", type=Path, default=None, metavar="DIR", help="folder of utilities files (Stage 1)")
     parser.add_argument("--scorer", default=None, help="pairwise score to use when logs were re-judged (e.g. judge_panel1)")
+    parser.add_argument(
+        "--duplicates", choices=DUPLICATE_POLICIES, default="error",
+        help="a judged pair found in more than one log: stop with the logs named (error, the default), "
+        "or keep the copy from the newest or the first log",
+    )
     parser.add_argument("--no-text-features", action="store_true",
                         help="skip reading the output texts (no feature deltas, length control or judge length bias)")
     add_statistics_arguments(parser)
@@ -204,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         explicit = {"scorer": args.scorer, "utilities_dir": args.utilities, **statistics_settings(args),
                     "ratings": tuple(getattr(args, "ratings", None) or ()),
-                    "text_features": not args.no_text_features}
+                    "text_features": not args.no_text_features, "duplicates": args.duplicates}
         plan_file = getattr(args, "plan", None)
         settings = settings_from_plan(read_plan(plan_file), **explicit) if plan_file else ReportSettings(**explicit)
         if table_path is not None:

@@ -1,7 +1,7 @@
 """Inspect logs -> tidy frames: the hand-off from logs to every statistic.
 
 The statistics modules take these frames, never logs, so they run on any data of this
-shape. The package has three parts, one job each:
+shape. The package has these parts, one job each:
 
 - `schemas`: every frame's columns, dtypes and meanings (the written schema), the
   constants the frames use (`FLAGS`, winners, scorer names) and the `Frames`,
@@ -11,12 +11,22 @@ shape. The package has three parts, one job each:
 - `reading`: which logs are used and how (`read_frames`, `judged_pairs_frame`,
   `judge_verdicts_frame`, `outputs_frame`);
 - `texts`: each side's output text and its text features (`texts_frame`,
-  `features_frame`), read from the logs `read_frames` chose.
+  `features_frame`), read from the logs `read_frames` chose;
+- `duplicates`: one logical pair found in more than one log (`find_duplicates`,
+  `resolve_duplicates` and its policies).
 
 Everything is re-exported here, so `from utility_gap.analysis.frames import ...` is the
 stable import.
 """
 
+from utility_gap.analysis.frames.duplicates import (
+    DUPLICATE_POLICIES,
+    PAIR_IDENTITY,
+    DuplicatePairsError,
+    DuplicateResolution,
+    find_duplicates,
+    resolve_duplicates,
+)
 from utility_gap.analysis.frames.reading import (
     judge_verdicts_frame,
     judged_pairs_frame,
@@ -50,6 +60,12 @@ from utility_gap.analysis.frames.texts import (
 from utility_gap.analysis.frames.validation import typed_frame, validate_frame, validate_judged_pairs
 
 __all__ = [
+    "DUPLICATE_POLICIES",
+    "PAIR_IDENTITY",
+    "DuplicatePairsError",
+    "DuplicateResolution",
+    "find_duplicates",
+    "resolve_duplicates",
     "CONTROLS_SCHEMA",
     "CONTROLS_TASK",
     "FEATURES_SCHEMA",

@@ -189,7 +189,10 @@ def _side_flags(score_md: dict[str, Any], sample_md: dict[str, Any]) -> dict[str
     return {side: (pair.get(side) or {}).get("flags") or {} for side in ("a", "b")}
 
 
-def _pair_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: str, model: str, partial: bool, rows: _LogRows) -> None:
+def _pair_rows(
+    sample: EvalSample | EvalSampleSummary, score_name: str, log: str, model: str, partial: bool, rows: _LogRows,
+    panel: str = "",
+) -> None:
     md = sample.metadata or {}
     for key in _REQUIRED_SAMPLE_FIELDS:
         _need(md, key, log, sample, "Sample.metadata")
@@ -252,6 +255,7 @@ def _pair_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: str
             "chrf_a": float(chrf["a"]) if chrf.get("a") is not None else np.nan,
             "chrf_b": float(chrf["b"]) if chrf.get("b") is not None else np.nan,
             "partial_log": partial,
+            "judges": panel or None,
         }
     )
 
@@ -429,6 +433,9 @@ def _rows_of(path: str, base: str, kind: str, scorer: str | None, detail: bool, 
         },
         generate_config=spec.model_generate_config.model_dump(exclude_none=True),
     )
+    # the panel: the eval's judge role(s), else the model under test judges (scorers/judge_panel.py)
+    roles: dict[str, str] = summary_args["model_roles"]  # type: ignore[assignment]
+    panel = ", ".join(models for role, models in roles.items() if role.startswith("judge")) or spec.model
     rows = _LogRows(summary=None, pairs=[], verdicts=[], outputs=[], controls=[], detail=detail)  # type: ignore[arg-type]
     unscored = 0
     used_scorer = ""
@@ -440,7 +447,7 @@ def _rows_of(path: str, base: str, kind: str, scorer: str | None, detail: bool, 
             continue
         used_scorer = used_scorer or name
         if kind == "pairs":
-            _pair_rows(sample, name, log_name, spec.model, partial, rows)
+            _pair_rows(sample, name, log_name, spec.model, partial, rows, panel)
         else:
             _control_rows(sample, name, log_name, rows)
     n_rows = len(rows.pairs) if kind == "pairs" else len({r["pair_key"] for r in rows.controls})

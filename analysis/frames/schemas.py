@@ -37,6 +37,10 @@ flag_refusal    bool     either side refused
 flag_leak       bool     either side mentions the framing (sponsor, outcome ...)
 chrf_a, chrf_b  float64  chrF of each side against the reference (translation), NaN otherwise
 partial_log     bool     the row comes from a log that did not finish
+judges          object   the panel: judge models in panel order, ", "-joined (the
+                         eval's `judge` model role(s), else the model under test);
+                         None in a frame made from a table. Part of a pair's
+                         identity (`duplicates.py`)
 =============== ======== =====================================================
 
 Schema: judge-verdicts frame (`judge_verdicts_frame`, one row per pair x judge x presentation)
@@ -111,6 +115,7 @@ JUDGED_PAIRS_SCHEMA: dict[str, tuple[str, bool]] = {
     "chrf_a": ("float64", True),
     "chrf_b": ("float64", True),
     "partial_log": ("bool", False),
+    "judges": ("object", True),
 }
 JUDGE_VERDICTS_SCHEMA: dict[str, tuple[str, bool]] = {
     "pair_key": ("object", False),

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from utility_gap.analysis.frames import Frames
+from utility_gap.analysis.frames.duplicates import DuplicateResolution
 from utility_gap.analysis.pairs_table import PairsTable
 from utility_gap.analysis.report.settings import CONTRAST_ORDER, ReportSettings
 
@@ -100,6 +101,7 @@ class ReportContext:
     `results` holds tables later sections reuse, by name ("win_rates", "aggregate").
     `table` is set when the pairs come from a table (`utility-gap report --table`), not
     logs: then `log_dir` is the table's path and there are no judge or control frames.
+    `duplicates` is how pairs found in more than one log were resolved (log input only).
     """
 
     frames: Frames
@@ -108,6 +110,7 @@ class ReportContext:
     kept: pd.DataFrame | None = None
     results: dict[str, pd.DataFrame] = field(default_factory=dict)
     table: PairsTable | None = None
+    duplicates: DuplicateResolution | None = None
 
     @property
     def analysed(self) -> pd.DataFrame:

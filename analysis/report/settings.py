@@ -13,6 +13,7 @@ from utility_gap.analysis.analysis_plan import AnalysisPlan
 from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS, MIN_LEVELS
 from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import FLAGS
+from utility_gap.analysis.frames.duplicates import DUPLICATE_POLICIES
 from utility_gap.analysis.win_rates import ALTERNATIVES, FAMILIES, INTERVALS
 from utility_gap.solvers.contrasts import STANDARD_CONTRASTS
 
@@ -50,6 +51,7 @@ class ReportSettings:
     contrast_margins: tuple[tuple[str, float], ...] = ()  # (contrast, TOST margin) overriding `margin`
     plan: AnalysisPlan | None = None  # the analysis plan read (--plan); the report marks what differs
     text_features: bool = True  # read each output's text: feature deltas, length control, judge length bias
+    duplicates: str = "error"  # a judged pair found in more than one log (#9): stop, or keep one copy
 
     def margin_for(self, contrast: str) -> float:
         return dict(self.contrast_margins).get(contrast, self.margin)
@@ -70,7 +72,8 @@ class ReportSettings:
             raise ReportError(f"margin={self.margin}: the equivalence margin must be in (0, 0.5), e.g. 0.05.")
         if not 0 < self.alpha < 1:
             raise ReportError(f"alpha={self.alpha} must be in (0, 1).")
-        choices = {"interval": INTERVALS, "family": FAMILIES, "bootstrap": BOOTSTRAP_METHODS, "net_ci": NET_CI_METHODS}
+        choices = {"interval": INTERVALS, "family": FAMILIES, "bootstrap": BOOTSTRAP_METHODS, "net_ci": NET_CI_METHODS,
+                   "duplicates": DUPLICATE_POLICIES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ReportError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}.")

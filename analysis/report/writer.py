@@ -39,7 +39,9 @@ from utility_gap.analysis.frames import (
     typed_frame,
 )
 from utility_gap.analysis.pairs_table import PairsTable
+from utility_gap.analysis.frames.duplicates import DuplicateResolution
 from utility_gap.analysis.report.document import ReportContext, ReportDocument
+from utility_gap.analysis.report.duplicates_sections import drop_duplicate_pairs, duplicates_section
 from utility_gap.analysis.report.entity_sections import entity_section
 from utility_gap.analysis.report.framed_sections import framed_section
 from utility_gap.analysis.report.human_sections import human_section
@@ -66,6 +68,7 @@ Section = Callable[[ReportDocument, ReportContext], None]
 
 BODY_SECTIONS: tuple[Section, ...] = (
     what_was_run_section,
+    duplicates_section,  # the --duplicates policy and the copies it dropped (before any statistic)
     table_input_section,  # only for a table input (--table): the mapping and the unresolved pairs
     plan_section,  # only with an analysis plan (--plan): the plan, what differs; the planned cells
     exclusions_section,  # sets ctx.kept, which every later section analyses
@@ -143,7 +146,8 @@ def write_report(log_dir: str | Path, out_dir: str | Path, settings: ReportSetti
     _check_target(out_dir)
     _check_utilities(settings)
     frames = _read(log_dir, settings)
-    return _write(frames, log_dir, out_dir, settings)
+    frames, duplicates = drop_duplicate_pairs(frames, settings.duplicates)  # raises for policy "error"
+    return _write(frames, log_dir, out_dir, settings, duplicates=duplicates)
 
 
 def write_table_report(table: PairsTable, out_dir: str | Path, settings: ReportSettings = ReportSettings()) -> Path:
@@ -170,7 +174,14 @@ def _check_utilities(settings: ReportSettings) -> None:
         raise ReportError(f"--utilities {settings.utilities_dir} is not a directory of utilities files.")
 
 
-def _write(frames: Frames, log_dir: Path, out_dir: Path, settings: ReportSettings, table: PairsTable | None = None) -> Path:
+def _write(
+    frames: Frames,
+    log_dir: Path,
+    out_dir: Path,
+    settings: ReportSettings,
+    table: PairsTable | None = None,
+    duplicates: DuplicateResolution | None = None,
+) -> Path:
     """Build the report of `frames` in a staging folder and swap it in (log_dir: the source shown)."""
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -179,7 +190,7 @@ def _write(frames: Frames, log_dir: Path, out_dir: Path, settings: ReportSetting
         raise OutputWriteError(out_dir.parent, ex) from ex
     os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it private; the report is an ordinary folder
     try:
-        _build(frames, log_dir, staging, settings, table)
+        _build(frames, log_dir, staging, settings, table, duplicates)
         _swap(staging, out_dir)
     except OSError as ex:  # a full disk or read-only folder: name the path, keep the old report
         shutil.rmtree(staging, ignore_errors=True)
@@ -213,12 +224,19 @@ def _swap(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _build(frames: Frames, log_dir: Path, root: Path, settings: ReportSettings, table: PairsTable | None = None) -> None:
+def _build(
+    frames: Frames,
+    log_dir: Path,
+    root: Path,
+    settings: ReportSettings,
+    table: PairsTable | None = None,
+    duplicates: DuplicateResolution | None = None,
+) -> None:
     doc = ReportDocument(root=root)
     (root / "tables").mkdir()
     (root / "figures").mkdir()
     body = ReportDocument(root=root, tables=doc.tables, figures=doc.figures, cautions=doc.cautions)
-    ctx = ReportContext(frames=frames, log_dir=log_dir, settings=settings, table=table)
+    ctx = ReportContext(frames=frames, log_dir=log_dir, settings=settings, table=table, duplicates=duplicates)
     writing = bool(frames.logs) or table is not None
     if not writing:
         body.add("No paired-writing or judge-control logs were found, so this report has only the sections on the "
