@@ -395,7 +395,10 @@ def _run_stages(config: RunConfig) -> Path:
     try:
         report = write_report(logs, config.out / "report", ReportSettings(seed=config.seed, utilities_dir=config.out / "utilities"))
     except (FrameError, ReportError) as ex:  # e.g. pairs found twice: the logs are kept, the report is not
-        raise PipelineError(f"Stage 4: {ex}") from None
+        raise PipelineError(
+            f"Stage 4: {ex}\nThe logs are kept. Write the report with `utility-gap report {logs} --out "
+            f"{config.out / 'report'}` and the options it needs."
+        ) from None
     _say(f"Report: {report}")
     return report
 

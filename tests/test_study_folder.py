@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from inspect_ai.log import read_eval_log, write_eval_log
 
 from utility_gap.pipeline.cli import main
 from utility_gap.pipeline.study_file import STUDY_FILE, Change, changes
@@ -176,6 +177,18 @@ def test_a_rerun_with_changed_settings_is_refused_naming_each_change(tmp_path: P
     assert main(_run_args(out, calls, "-J", "judge_sd=0.3")) == 0
     assert "holds logs from before study files existed" in capsys.readouterr().err
     assert json.loads((out / STUDY_FILE).read_text())["settings"] == study["settings"]
+
+    # A copy of a finished writing log under another eval id (as a second run's log would be):
+    # the report refuses to count its pairs twice, and the run says how to write the report.
+    essay = next(p for p in (out / "logs" / "tasks").glob("*_essay_*.eval"))
+    copy = read_eval_log(str(essay))
+    copy.eval.task_id = "a-second-copy"
+    write_eval_log(copy, str(essay.with_name("copy_essay.eval")))
+    assert main(_run_args(out, calls, "-J", "judge_sd=0.3")) == 2
+    err = capsys.readouterr().err
+    assert "Stage 4: " in err and "appear in more than one log" in err and "copy_essay.eval" in err
+    assert f"utility-gap report {out / 'logs'} --out {out / 'report'}" in err
+    assert _lines(calls) == before
 
 
 def test_a_damaged_study_file_is_refused(tmp_path: Path, capsys) -> None:
