@@ -21,7 +21,7 @@ from pathlib import Path
 
 _CHILD = """
 import sys
-import utility_gap.pipeline.run as run_module
+import utility_gap.pipeline.log_writes as run_module  # where the run calls eval_set
 from utility_gap.pipeline.cli import main
 if sys.argv[1] == "parallel":  # the eval set as before: Inspect's default task parallelism
     original = run_module.eval_set
