@@ -116,24 +116,10 @@ def binomial_pvalue(k: int, n: int, p: float = 0.5, alternative: str = "two-side
     return float(binomtest(int(k), int(n), p, alternative=alternative).pvalue)
 
 
-def clopper_pearson(k: np.ndarray | int, n: np.ndarray | int, level: np.ndarray | float) -> tuple:
-    """Clopper-Pearson ('beta') interval via statsmodels; NaN where n == 0."""
-    k_arr = np.atleast_1d(np.asarray(k, dtype=float))
-    n_arr = np.atleast_1d(np.asarray(n, dtype=float))
-    level_arr = np.broadcast_to(np.asarray(level, dtype=float), k_arr.shape)
-    low = np.full(k_arr.shape, np.nan)
-    high = np.full(k_arr.shape, np.nan)
-    ok = n_arr > 0
-    if ok.any():
-        for lv in np.unique(level_arr[ok]):
-            sel = ok & (level_arr == lv)
-            lo, hi = proportion_confint(k_arr[sel], n_arr[sel], alpha=1 - lv, method="beta")
-            low[sel], high[sel] = lo, hi
-    return low, high
-
-
-def wilson(k: np.ndarray | int, n: np.ndarray | int, level: np.ndarray | float) -> tuple:
-    """Wilson score interval via statsmodels; NaN where n == 0."""
+def _proportion_interval(
+    k: np.ndarray | int, n: np.ndarray | int, level: np.ndarray | float, method: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """statsmodels `proportion_confint` per level; NaN where n == 0; exactly 0 / 1 at k = 0 / n."""
     k_arr = np.atleast_1d(np.asarray(k, dtype=float))
     n_arr = np.atleast_1d(np.asarray(n, dtype=float))
     level_arr = np.broadcast_to(np.asarray(level, dtype=float), k_arr.shape)
@@ -142,11 +128,21 @@ def wilson(k: np.ndarray | int, n: np.ndarray | int, level: np.ndarray | float) 
     ok = n_arr > 0
     for lv in np.unique(level_arr[ok]):
         sel = ok & (level_arr == lv)
-        low[sel], high[sel] = proportion_confint(k_arr[sel], n_arr[sel], alpha=1 - lv, method="wilson")
-    # the bounds are exactly 0 at k = 0 and 1 at k = n; keep rounding from putting them inside
+        low[sel], high[sel] = proportion_confint(k_arr[sel], n_arr[sel], alpha=1 - lv, method=method)
+    # both intervals reach 0 at k = 0 and 1 at k = n; keep rounding from putting the bound inside
     low[ok & (k_arr == 0)] = 0.0
     high[ok & (k_arr == n_arr)] = 1.0
     return low, high
+
+
+def clopper_pearson(k: np.ndarray | int, n: np.ndarray | int, level: np.ndarray | float) -> tuple:
+    """Clopper-Pearson ('beta') interval via statsmodels; NaN where n == 0."""
+    return _proportion_interval(k, n, level, "beta")
+
+
+def wilson(k: np.ndarray | int, n: np.ndarray | int, level: np.ndarray | float) -> tuple:
+    """Wilson score interval via statsmodels; NaN where n == 0."""
+    return _proportion_interval(k, n, level, "wilson")
 
 
 @dataclass(frozen=True)

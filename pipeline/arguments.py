@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import yaml
@@ -18,3 +19,15 @@ def key_values(items: list[str], flag: str = "-M") -> dict[str, Any]:
         key, value = item.split("=", 1)
         parsed[key.strip()] = yaml.safe_load(value) if value else ""
     return parsed
+
+
+def positive_int(value: str, example: str = "") -> int:
+    """An argparse type: a whole number >= 1 (`example` completes the message, e.g. '--per-stratum 50')."""
+    try:
+        number = int(value)
+    except ValueError:
+        hint = f"; e.g. {example}" if example else ""
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number{hint}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} must be at least 1")
+    return number

@@ -15,6 +15,7 @@ from pathlib import Path
 from utility_gap.analysis.frames import FLAGS, FrameError
 from utility_gap.analysis.human_ratings import RatingsError, iter_ratings
 from utility_gap.analysis.rating_sample import DEFAULT_STRATA, STRATA_COLUMNS, RatingSampleError, rating_sample
+from utility_gap.pipeline.arguments import positive_int
 from utility_gap.pipeline.cmd_report import _flags
 from utility_gap.pipeline.errors import CommandError
 
@@ -28,13 +29,7 @@ def _strata(value: str) -> tuple[str, ...]:
 
 
 def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number; e.g. --per-stratum 50") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{number} must be at least 1")
-    return number
+    return positive_int(value, "--per-stratum 50")
 
 
 def _port(value: str) -> int:

@@ -25,6 +25,7 @@ from utility_gap.analysis.report import (
 from utility_gap.analysis.structured_files import read_mapping_file
 from utility_gap.analysis.win_rates import FAMILIES, INTERVALS
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
+from utility_gap.pipeline.arguments import positive_int
 
 
 def _flags(value: str) -> tuple[str, ...]:
@@ -47,16 +48,6 @@ def _margin(value: str) -> float:
     if not 0 < margin < 0.5:
         raise argparse.ArgumentTypeError(f"{margin} is outside (0, 0.5); e.g. --margin 0.05 (win rate 0.45-0.55)")
     return margin
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{number} must be at least 1")
-    return number
 
 
 def _one_sided(value: str) -> tuple[tuple[str, str], ...]:
@@ -86,10 +77,10 @@ def add_statistics_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--bootstrap", choices=BOOTSTRAP_METHODS, default=None,
                        help="aggregate interval: auto (crossed over models x tasks when both vary; default), "
                        "crossed, or cell")
-    group.add_argument("--bootstrap-replicates", type=_positive_int, default=None, metavar="N",
+    group.add_argument("--bootstrap-replicates", type=positive_int, default=None, metavar="N",
                        help="bootstrap replicates (default 2000)")
     group.add_argument("--seed", type=int, default=None, help="bootstrap seed (default 0)")
-    group.add_argument("--min-levels", type=_positive_int, default=None, metavar="N",
+    group.add_argument("--min-levels", type=positive_int, default=None, metavar="N",
                        help="withhold an aggregate interval when a resampled factor has fewer levels (default 5)")
     group.add_argument("--net-ci", choices=NET_CI_METHODS, default=None,
                        help="per-cell net-score interval: bootstrap (inside [-1, 1]; default) or t")
