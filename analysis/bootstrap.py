@@ -40,6 +40,9 @@ import numpy as np
 
 BOOTSTRAP_METHODS = ("auto", "crossed", "cell")
 MIN_LEVELS = 5  # fewer levels than this on a resampled factor: the interval is not reliable
+# Below this many levels an interval is shown but called approximate: in bench/bootstrap_coverage.py
+# the crossed interval covered 94% with 8 levels of a dominant factor, 91% with 5, 87% with 3.
+ROUGH_LEVELS = 8
 _CHUNK = 1_000_000  # resampled cell instances per chunk (bounds memory to ~100 MB)
 
 

@@ -409,8 +409,9 @@ def aggregate_win_rates(
 
     Columns: `comparison`, `n_cells`, `equal_cell_win_rate`, `boot_ci_low`,
     `boot_ci_high`, `equal_cell_net_score`, `net_boot_ci_low`, `net_boot_ci_high`,
-    `boot_method`, `boot_resampled`, `boot_levels`, `boot_reliable`, `boot_note`, then
-    the columns of `pooled_win_rate`.
+    `boot_method`, `boot_resampled`, `boot_levels`, `boot_fewest_levels` (levels of the
+    least-resampled factor), `boot_reliable`, `boot_note`, then the columns of
+    `pooled_win_rate`.
     """
     if n_boot < 100:
         raise FrameError(f"n_boot must be at least 100 for a percentile interval; got {n_boot}.")
@@ -437,8 +438,8 @@ def aggregate_win_rates(
         if len(at) == 0:
             row.update(equal_cell_win_rate=np.nan, boot_ci_low=np.nan, boot_ci_high=np.nan,
                        equal_cell_net_score=np.nan, net_boot_ci_low=np.nan, net_boot_ci_high=np.nan,
-                       boot_method="", boot_resampled="", boot_levels="", boot_reliable=False,
-                       boot_note="no cell with a decisive pair")
+                       boot_method="", boot_resampled="", boot_levels="", boot_fewest_levels=0,
+                       boot_reliable=False, boot_note="no cell with a decisive pair")
             rows.append(row)
             continue
         counts = all_counts[at]
@@ -465,13 +466,14 @@ def aggregate_win_rates(
             net_boot_ci_low=result.net_low, net_boot_ci_high=result.net_high,
             boot_method=result.method, boot_resampled=result.resampled,
             boot_levels=", ".join(f"{k}={v}" for k, v in result.levels.items()),
+            boot_fewest_levels=min(result.levels.values(), default=0),
             boot_reliable=result.reliable, boot_note=result.note,
         )
         rows.append(row)
     order = list(comparison) + [
         "n_cells", "equal_cell_win_rate", "boot_ci_low", "boot_ci_high", "equal_cell_net_score",
         "net_boot_ci_low", "net_boot_ci_high", "boot_method", "boot_resampled", "boot_levels",
-        "boot_reliable", "boot_note",
+        "boot_fewest_levels", "boot_reliable", "boot_note",
     ]
     table = pd.DataFrame(rows)[order]
     if comparison:

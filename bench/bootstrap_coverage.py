@@ -11,8 +11,10 @@ mean interval width.
     .venv/bin/python bench/bootstrap_coverage.py --studies 1000 --replicates 1000
 
 Designs: the planted one the tests use (6 x 5), a larger one (8 x 6), the published
-study's shape (7 models x 4 tasks: why intervals over fewer than 5 levels are withheld),
-many levels (12 x 10), and no model/task effects (both should cover; crossed is wider).
+study's shape (7 models x 4 tasks), many levels (12 x 10), no model/task effects (both
+cover; the crossed interval is wider than needed), and task effects that dominate with
+8, 5, 4 and 3 tasks (what few levels on the dominant factor do: why intervals over fewer
+than 5 levels are withheld by default).
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ DESIGNS = {
     "7x4 (published shape)": (7, 4, 40, 0.06, 0.06, 0.02),
     "12x10": (12, 10, 40, 0.06, 0.06, 0.02),
     "8x6, no model/task effects": (8, 6, 40, 0.0, 0.0, 0.02),
+    "7x8, task effects dominate": (7, 8, 40, 0.02, 0.10, 0.02),
+    "7x5, task effects dominate": (7, 5, 40, 0.02, 0.10, 0.02),
+    "7x4, task effects dominate": (7, 4, 40, 0.02, 0.10, 0.02),
+    "7x3, task effects dominate": (7, 3, 40, 0.02, 0.10, 0.02),
 }
 MEAN = 0.55
 

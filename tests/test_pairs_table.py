@@ -113,6 +113,7 @@ def test_the_documented_example_runs_and_the_docs_quote_its_output(tmp_path: Pat
     finding = next(line for line in text.splitlines() if line.startswith("- **exhort_vs_neutral**"))
     assert finding in docs  # the docs show the output this command gives
     assert "crossed bootstrap over model, task, pairs" in finding
+    assert "The aggregate interval of exhort_vs_neutral resamples few levels (model=6, task=5)" in text
     assert "Judged pairs with a verdict: 232; unresolved (no verdict, counted and left out of every table): 8" in text
 
 
