@@ -91,8 +91,8 @@ def _cell_stats(resampled: np.ndarray, totals: np.ndarray, valid: np.ndarray) ->
 def _resample_pairs(rng: np.random.Generator, counts: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Multinomial resample of the pairs of the cells at `index` (any shape; -1 = absent).
 
-    Drawn as two binomials (a, then b among the rest), the same distribution as a
-    multinomial and several times faster than numpy's multinomial with per-cell shares.
+    Drawn as two binomials (a, then b among the rest): the same distribution as a
+    multinomial at the cell's observed shares, vectorised over cells of different shares.
     """
     totals = counts.sum(axis=1)
     safe = np.where(index >= 0, index, 0)
