@@ -143,3 +143,22 @@ def test_a_judged_pairs_table_has_no_texts_and_says_so(tmp_path: Path) -> None:
     ]) == 0
     assert "carries no output texts: no feature deltas or length control" in body(out)
     assert "outputs of the analysed pairs are not in the logs" not in body(out)
+
+
+def test_a_win_that_length_alone_decides_is_a_caution(tmp_path: Path) -> None:
+    """Every winner's text is twice as long as the loser's: no equal-length estimate exists."""
+    log = synthetic_log(SyntheticRun(contrast="exhort_vs_neutral", shift=0.5, n_items=40, repeats=1, seed=6))
+    short, long = "A plain sentence about the topic.", "A plain sentence about the topic. " * 2 + "More."
+    for sample in log.samples:
+        winner = sample.scores["judge_panel"].metadata["winner"]
+        for side in ("a", "b"):
+            sample.metadata["pair"][side]["output"] = long if side == winner else short
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_eval_log(log, str(logs / "a.eval"))
+    out = tmp_path / "report"
+    write_report(logs, out, ReportSettings(exclude_flags=()))
+    lc = pd.read_csv(out / "tables" / "length_controlled_by_contrast.csv").iloc[0]
+    assert lc["raw_ci_low"] > 0.5 and pd.isna(lc["lc_win_rate"]) and "separation" in lc["note"]
+    assert "the length difference alone separates the winners" in cautions(out)
+    assert "no equal-length estimate" in body(out)

@@ -171,11 +171,20 @@ def _length_control(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFram
     )
     lines = []
     for _, row in pooled.iterrows():
+        controlled = (
+            f"at equal length {fmt(row['lc_win_rate'])} ({fmt(row['lc_ci_low'])}–{fmt(row['lc_ci_high'])})"
+            if pd.notna(row["lc_win_rate"]) else "no equal-length estimate"
+        )
         lines.append(
             f"- **{row['contrast']}**: raw {fmt(row['raw_win_rate'])} ({fmt(row['raw_ci_low'])}–"
-            f"{fmt(row['raw_ci_high'])}), at equal length {fmt(row['lc_win_rate'])} ({fmt(row['lc_ci_low'])}–"
-            f"{fmt(row['lc_ci_high'])}): {row['verdict']}."
+            f"{fmt(row['raw_ci_high'])}), {controlled}: {row['verdict']}."
         )
+        raw_effect = row["raw_ci_low"] > 0.5 or row["raw_ci_high"] < 0.5
+        if raw_effect and row["verdict"].startswith("not length-controlled") and "separation" in str(row["note"]):
+            doc.cautions.append(
+                f"`{row['contrast']}`: the length difference alone separates the winners ({row['note']}), so "
+                "the raw win rate cannot be told apart from the judges' preference for length."
+            )
         if row["verdict"].startswith(("does not survive", "reverses")):
             doc.cautions.append(
                 f"`{row['contrast']}`: the raw win rate {fmt(row['raw_win_rate'])} {row['verdict']} "
