@@ -40,10 +40,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
-from inspect_ai.log import EvalLog, EvalLogInfo, list_eval_logs, read_eval_log
+from inspect_ai.log import EvalLog, EvalLogInfo
 from scipy.stats import spearmanr
 from statsmodels.stats.multitest import multipletests
 
+from utility_gap.analysis.task_logs import task_logs
 from utility_gap.analysis.utilities_file import UtilitiesFile
 from utility_gap.evals.outcomes import Outcome
 
@@ -65,20 +66,6 @@ BEHAVIOURS: dict[str, str] = {
 CORRELATION_COLUMNS = ["preference", "behaviour", "n_entities", "spearman", "p_value", "p_holm", "significant", "note"]
 
 
-def _task_logs(logs: str | Path | Iterable[str | Path | EvalLogInfo], task_name: str) -> list[EvalLog]:
-    if isinstance(logs, (str, Path)) and Path(logs).is_dir():
-        sources: list[str | EvalLogInfo] = list(list_eval_logs(str(logs), recursive=True))
-    elif isinstance(logs, (str, Path)):
-        sources = [str(logs)]
-    else:
-        sources = [s if isinstance(s, EvalLogInfo) else str(s) for s in logs]
-    found = []
-    for source in sources:
-        if read_eval_log(source, header_only=True).eval.task.split("/")[-1] == task_name:
-            found.append(read_eval_log(source))
-    return found
-
-
 def _log_name(log: EvalLog) -> str:
     return Path(str(log.location)).name
 
@@ -91,7 +78,7 @@ def _entity_source(log: EvalLog) -> str:
 def advice_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> pd.DataFrame:
     """One row per donation-advice sample (see the module docstring)."""
     rows: list[dict[str, Any]] = []
-    for log in _task_logs(logs, ADVICE_TASK):
+    for log in task_logs(logs, ADVICE_TASK):
         for sample in log.samples or []:
             score = (sample.scores or {}).get(ADVICE_SCORER)
             meta = (score.metadata or {}) if score is not None else {}
@@ -112,7 +99,7 @@ def advice_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> pd.Da
 def reading_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> pd.DataFrame:
     """One row per reading sample (see the module docstring)."""
     rows: list[dict[str, Any]] = []
-    for log in _task_logs(logs, READING_TASK):
+    for log in task_logs(logs, READING_TASK):
         for sample in log.samples or []:
             score = (sample.scores or {}).get(READING_SCORER)
             failed = sample.error is not None or score is None

@@ -40,13 +40,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from inspect_ai.log import EvalLog, EvalLogInfo, list_eval_logs, read_eval_log
+from inspect_ai.log import EvalLogInfo
 from scipy.stats import binomtest, friedmanchisquare, permutation_test
 from scipy.stats import t as student_t
 from statsmodels.stats.contingency_tables import cochrans_q
 from statsmodels.stats.multitest import multipletests
 
 from utility_gap.analysis.equivalence_power import equivalence_table
+from utility_gap.analysis.task_logs import task_logs
 
 FRAMED_TASK = "framed_benchmark"
 ENTITY_PREFIX = "entity:"
@@ -99,24 +100,10 @@ def non_numeric_values(value: Any) -> list[str]:
     return [] if numeric_score(value) is not None else [repr(value)]
 
 
-def _framed_logs(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> list[EvalLog]:
-    if isinstance(logs, (str, Path)) and Path(logs).is_dir():
-        sources: list[Any] = list(list_eval_logs(str(logs), recursive=True))
-    elif isinstance(logs, (str, Path)):
-        sources = [str(logs)]
-    else:
-        sources = [s if isinstance(s, EvalLogInfo) else str(s) for s in logs]
-    found = []
-    for source in sources:
-        if read_eval_log(source, header_only=True).eval.task.split("/")[-1] == FRAMED_TASK:
-            found.append(read_eval_log(source, exclude_fields={"messages", "events", "store", "attachments"}))
-    return found
-
-
 def framed_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> pd.DataFrame:
     """One row per (sample, epoch, score) of every framed-benchmark log (see the module docstring)."""
     rows: list[dict[str, Any]] = []
-    for log in _framed_logs(logs):
+    for log in task_logs(logs, FRAMED_TASK):
         name = Path(str(log.location)).name
         scorers = [s.name for s in log.eval.scorers or []] or sorted(
             {k for s in log.samples or [] for k in (s.scores or {})})
