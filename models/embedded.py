@@ -10,6 +10,7 @@ should use `max_connections=1`. Install with `pip install 'utility-gap[local]'`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 import signal
@@ -100,18 +101,20 @@ class EmbeddedServer:
             return ""
 
 
-def die_with_parent() -> None:
-    """Ask Linux to SIGTERM the calling process when its parent dies, even by SIGKILL.
+def die_with_parent(signal_number: int = signal.SIGTERM) -> None:
+    """Ask Linux to signal the calling process when its parent dies, even by SIGKILL.
 
     Run in a child (as `preexec_fn`) it ties a server to the process that started it;
-    `utility-gap rate` calls it on itself for the same reason.
+    `utility-gap rate` calls it on itself for the same reason. The model server gets
+    SIGKILL: on SIGTERM uvicorn waits for the request in flight, which an orphaned server
+    would go on generating for nobody.
     """
     if sys.platform.startswith("linux"):
         import ctypes
 
         PR_SET_PDEATHSIG = 1
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal_number)
 
 
 def start_embedded_server(
@@ -145,7 +148,7 @@ def start_embedded_server(
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        preexec_fn=die_with_parent,
+        preexec_fn=functools.partial(die_with_parent, signal.SIGKILL),
     )
     server = EmbeddedServer(process=process, port=port, log_path=log_path, _log_file=log_file)
     try:

@@ -8,8 +8,10 @@ of real model calls. Deselect with `-m "not embedded"` on a machine without the
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,48 @@ def test_server_stops_by_pid() -> None:
     assert not server.alive()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+_ORPHAN_PARENT = """
+import json, sys, threading, time, urllib.request
+from utility_gap.models.embedded import start_embedded_server
+server = start_embedded_server()
+def ask():  # a long generation, in flight when this process is killed
+    body = json.dumps({"messages": [{"role": "user", "content": "Write a long story."}], "max_tokens": 2000})
+    request = urllib.request.Request(server.base_url + "/chat/completions", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=600)
+    except Exception:
+        pass
+threading.Thread(target=ask, daemon=True).start()
+print(server.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_server_dies_with_its_parent_mid_request() -> None:
+    # Measured before the fix: SIGTERM on the parent's death made uvicorn wait for the
+    # request in flight, so the orphan went on generating for nobody (alive 38 s later).
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())
+        time.sleep(2)  # the request is being generated
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"the model server (PID {pid}) outlived its parent by 10 s")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
 
 
 def test_inspect_eval_runs_forced_choices_on_the_embedded_model(server, tmp_path: Path) -> None:
