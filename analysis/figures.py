@@ -182,12 +182,17 @@ def utility_methods_scatter(
     return _save(fig, stem)
 
 
-def feature_deltas_plot(table: pd.DataFrame, stem: Path, contrasts: Sequence[str] | None = None) -> list[Path]:
+def feature_deltas_plot(
+    table: pd.DataFrame, stem: Path, contrasts: Sequence[str] | None = None, alpha: float = 0.05
+) -> list[Path]:
     """What changed in the text: one panel per contrast, features as rows, standardised a - b.
 
     `table` is `length_control.feature_deltas(..., by=("contrast",))` output. A point is
     d_z (mean paired difference / sd of the differences) with its interval on the same
-    scale (`ci_low`/`ci_high` over `sd_diff`); red when the interval excludes 0.
+    scale (`ci_low`/`ci_high` over `sd_diff`); red when the difference is significant after
+    Holm's correction over the contrast's features (`p_holm` < alpha; without that column,
+    when the interval excludes 0). A feature
+    with no d_z shows its `note` (the same in every pair, or not measured) in its row.
     """
     _need(table, ["contrast", "feature", "d_z", "ci_low", "ci_high", "sd_diff"], "feature-deltas")
     contrasts = list(contrasts) if contrasts is not None else list(dict.fromkeys(table["contrast"]))
@@ -205,19 +210,26 @@ def feature_deltas_plot(table: pd.DataFrame, stem: Path, contrasts: Sequence[str
             d = rows["d_z"].to_numpy(dtype=float)
             low, high = rows["ci_low"].to_numpy(dtype=float) / sd, rows["ci_high"].to_numpy(dtype=float) / sd
         shown = np.isfinite(low) & np.isfinite(high)
-        excludes = shown & ((low > 0) | (high < 0))
+        if "p_holm" in rows.columns:
+            excludes = shown & (rows["p_holm"].to_numpy(dtype=float) < alpha)
+        else:
+            excludes = shown & ((low > 0) | (high < 0))
         colours = [_SIGNIFICANT if e else _POINT for e in excludes]
         ax.axvline(0, color=_GREY, linestyle="--", linewidth=1, zorder=0)
         ax.errorbar(d[shown], y[shown], xerr=[d[shown] - low[shown], high[shown] - d[shown]], fmt="none",
                     ecolor=_GREY, elinewidth=1, capsize=2)
         ax.scatter(d, y, color=colours, s=28, zorder=3)
+        for yi, why in enumerate(rows["note"] if "note" in rows.columns else []):
+            if isinstance(why, str) and why:
+                ax.text(0.02, yi, why, transform=ax.get_yaxis_transform(), va="center", fontsize=7, color=_GREY)
         ax.set_yticks(y)
         ax.set_yticklabels(features, fontsize=8)
         ax.set_title(contrast, fontsize=9)
         ax.set_xlabel("d_z (a - b, standardised)", fontsize=8)
         ax.grid(axis="x", alpha=0.3)
-    axes[0][0].invert_yaxis()
-    fig.suptitle("What changed in the text: paired difference a - b per feature (red: interval excludes 0)",
+    axes[0][0].set_ylim(len(features) - 0.5, -0.5)  # first feature on top, half a row of room at both ends
+    red = "Holm-adjusted p < alpha" if "p_holm" in table.columns else "interval excludes 0"
+    fig.suptitle(f"What changed in the text: paired difference a - b per feature (red: {red})",
                  fontsize=10, y=1.0)
     fig.tight_layout()
     return _save(fig, stem)
@@ -240,16 +252,21 @@ def length_control_plot(table: pd.DataFrame, stem: Path) -> list[Path]:
         ok = np.isfinite(rate)
         ax.errorbar(rate[ok], y[ok] + offset, xerr=[rate[ok] - low[ok], high[ok] - rate[ok]], fmt="o", color=colour,
                     ecolor=colour, elinewidth=1.2, capsize=3, markersize=5, label=name)
-    for yi, ok in enumerate(np.isfinite(table["lc_win_rate"].to_numpy(dtype=float))):
+    separation = table["separation"] if "separation" in table.columns else pd.Series([""] * len(table))
+    for yi, (ok, separated) in enumerate(zip(np.isfinite(table["lc_win_rate"].to_numpy(dtype=float)), separation)):
         if not ok:
-            ax.text(0.02, yi + 0.12, "no length-controlled fit", va="center", fontsize=7, color=_GREY)
+            why = {"longer": "no estimate: the longer text won every pair",
+                   "shorter": "no estimate: the shorter text won every pair",
+                   "a": "no estimate: side a won every pair at equal length",
+                   "b": "no estimate: side b won every pair at equal length"}.get(separated, "no length-controlled fit")
+            ax.text(0.02, yi + 0.12, why, va="center", fontsize=7, color=_GREY)
     ax.set_xlim(0, 1)
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("win rate of side a (decisive pairs)")
     ax.set_title("Raw win rate and win rate at equal length (logistic on the log2 length ratio)", fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # outside: never over a point
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, stem)
 

@@ -9,7 +9,8 @@ the question (inputs: the judged-pairs frame and the features frame of
   contrast over all cells) and feature, the mean paired difference a - b with a
   cluster-robust confidence interval (pairs of one item share its topic, so pairs are
   clustered by item; the interval is a t interval with G - 1 degrees of freedom, G =
-  items), and the standardised effect d_z = mean difference / sd of the differences.
+  items), the standardised effect d_z = mean difference / sd of the differences, and a
+  Holm-adjusted p-value over the features of each group.
 - `length_controlled_win_rates`: a logistic regression of "a wins" (decisive pairs) on
   the length difference `length_diff = log2((words_a + 1) / (words_b + 1))` (1 = side
   a twice as long), optionally with other feature differences:
@@ -23,7 +24,11 @@ the question (inputs: the judged-pairs frame and the features frame of
   clusters, so the two are comparable. `b1` is the change in log-odds per doubling of
   relative length. When nearly every pair has side a longer (or shorter), zero length
   difference lies outside the data and logistic(b0) is an extrapolation: `extrapolated`
-  says so (fewer than 5% of pairs on one side of zero).
+  says so (fewer than 5% of pairs on one side of zero). When the length difference
+  separates the winners (no finite maximum-likelihood fit), `separation` says how: the
+  longer (or shorter) text won every decisive pair, so length alone accounts for the
+  winners; or side a (or b) won every pair up to some length difference beyond zero, so
+  it won at equal length too, with no finite estimate or interval.
 - `judge_length_bias`: per judge, the share of its decisive verdicts that went to the
   longer text, overall and (when rubric scores exist) among pairs of near-equal rubric
   score, with an exact binomial test against 0.5.
@@ -41,6 +46,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit
+from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from utility_gap.analysis.text_features import FEATURES
@@ -58,11 +64,11 @@ LC_COLUMNS: tuple[str, ...] = (
     "n_pairs", "n_tie", "n_no_text", "n", "n_a", "raw_win_rate", "raw_ci_low", "raw_ci_high",
     "lc_win_rate", "lc_ci_low", "lc_ci_high", "lc_p_value", "length_slope", "length_slope_ci_low",
     "length_slope_ci_high", "length_slope_p", "mean_length_diff", "share_a_longer", "share_b_longer",
-    "extrapolated", "covariates", "n_clusters", "note",
+    "extrapolated", "separation", "covariates", "n_clusters", "note",
 )
 DELTA_COLUMNS: tuple[str, ...] = (
-    "feature", "n", "n_missing", "mean_a", "mean_b", "mean_diff", "ci_low", "ci_high", "p_value",
-    "sd_diff", "d_z", "n_clusters",
+    "feature", "n", "n_missing", "mean_a", "mean_b", "mean_diff", "ci_low", "ci_high", "p_value", "p_holm",
+    "sd_diff", "d_z", "n_clusters", "note",
 )
 
 
@@ -118,7 +124,11 @@ def feature_deltas(
     Columns: `by`, then `DELTA_COLUMNS`: `n` (pairs with the feature on both sides),
     `n_missing` (pairs of the group without it: missing output, or undefined for an
     empty text), `mean_a`, `mean_b`, `mean_diff`, `ci_low`/`ci_high` (level 1 - alpha),
-    `p_value` (t test of mean_diff = 0), `sd_diff`, `d_z`, `n_clusters`.
+    `p_value` (t test of mean_diff = 0), `p_holm` (Holm-adjusted over the features of the
+    group: with a dozen features, one in twenty intervals excludes 0 by chance alone),
+    `sd_diff`, `d_z`, `n_clusters`, `note` (why
+    there is no d_z: no pair or one pair has the feature on both sides, or every pair
+    has the same difference, e.g. no difference at all; "" otherwise).
 
     The variance of the mean is the cluster-robust (CR1) one of an intercept-only
     regression, G/(G-1) * sum_g (sum_i e_i)^2 / n^2, which with one pair per cluster is
@@ -167,6 +177,16 @@ def feature_deltas(
     table["n"] = table["n"].fillna(0).astype(int)
     table["n_clusters"] = table["n_clusters"].fillna(0).astype(int)
     table["n_missing"] = (table["_size"] - table["n"]).astype(int)
+    table["note"] = np.select(
+        [table["n"] == 0, table["d_z"].notna(), table["n"] == 1, table["mean_diff"] == 0],
+        ["not measured in any pair", "", "one pair only", "no difference in any pair"],
+        "the same difference in every pair",
+    )
+    table["p_holm"] = np.nan
+    for _, rows in table.groupby(by, sort=False, dropna=False) if by else [((), table)]:
+        tested = rows["p_value"].dropna()
+        if len(tested):
+            table.loc[tested.index, "p_holm"] = multipletests(tested, method="holm")[1]
     order = {name: i for i, name in enumerate(features)}
     table = table.sort_values(by + ["feature"], key=lambda s: s.map(order) if s.name == "feature" else s)
     return table[by + list(DELTA_COLUMNS)].reset_index(drop=True)
@@ -185,7 +205,7 @@ def fit_logit(y: np.ndarray, x: np.ndarray | None, groups: np.ndarray) -> tuple[
         try:
             result = sm.Logit(y, exog).fit(**kwargs)
         except (PerfectSeparationError, PerfectSeparationWarning, np.linalg.LinAlgError):
-            return None, "perfect separation: the length difference alone decides every pair"
+            return None, "perfect separation: the covariates decide every pair"
     if not result.mle_retvals.get("converged", False):
         return None, "the fit did not converge (quasi-separation: some outcome is decided by one side)"
     if not np.all(np.isfinite(result.bse)):
@@ -247,6 +267,7 @@ def _lc_row(group: pd.DataFrame, covariates: list[str], cluster: str | Sequence[
     )
     groups = _cluster_codes(usable, cluster)
     row["n_clusters"] = int(len(np.unique(groups)))
+    row["separation"] = ""
     nan_fields = ("raw_ci_low", "raw_ci_high", "lc_win_rate", "lc_ci_low", "lc_ci_high", "lc_p_value",
                   "length_slope", "length_slope_ci_low", "length_slope_ci_high", "length_slope_p")
     row.update({name: np.nan for name in nan_fields})
@@ -267,6 +288,8 @@ def _lc_row(group: pd.DataFrame, covariates: list[str], cluster: str | Sequence[
     fit, note = fit_logit(y, x, groups)
     if fit is None:
         row["note"] = note
+        if covariates == [LENGTH_DIFF]:
+            row["separation"], row["note"] = separation(y, length, note)
         return row
     estimate, low, high, p = coefficient(fit, 0, alpha)
     row.update(lc_win_rate=float(expit(estimate)), lc_ci_low=float(expit(low)), lc_ci_high=float(expit(high)), lc_p_value=p)
@@ -275,6 +298,40 @@ def _lc_row(group: pd.DataFrame, covariates: list[str], cluster: str | Sequence[
         row.update(length_slope=slope, length_slope_ci_low=s_low, length_slope_ci_high=s_high, length_slope_p=s_p)
     row["note"] = "extrapolated: zero length difference lies at the edge of the data" if row["extrapolated"] else ""
     return row
+
+
+def separation(y: np.ndarray, length: np.ndarray, note: str) -> tuple[str, str]:
+    """(kind, note) of a length-only fit without a finite estimate; kind "" when the winners are not separated.
+
+    The winners are separated when a threshold on the length difference puts every win
+    of side a on one side of it and every win of side b on the other (ties at the
+    threshold allowed: quasi-separation). Where the threshold lies says what the data
+    show: at zero (between the pairs side a won and lost), the longer text (`"longer"`)
+    or the shorter (`"shorter"`) won every decisive pair, so length alone accounts for
+    every winner; beyond zero, one side (`"a"` / `"b"`) won every pair up to that
+    length difference, including all pairs at equal length and some in which it was the
+    shorter (or longer) text, so it is better at equal length too.
+    """
+    wins_a, wins_b = length[y == 1], length[y == 0]
+    for direction in (1, -1):  # 1: side a wins the larger length differences; -1: the smaller
+        a_side, b_side = direction * wins_a, direction * wins_b
+        low, high = b_side.max(), a_side.min()  # the threshold lies in [low, high]
+        if low > high:
+            continue
+        if low <= 0 <= high:
+            kind = "longer" if direction == 1 else "shorter"
+            return kind, f"separation: the {kind} text won every decisive pair (length alone accounts for every winner)"
+        side = "a" if high < 0 else "b"
+        edge = high if side == "a" else low  # beyond zero, in side a's direction of the length difference
+        against = int((a_side < 0).sum()) if side == "a" else int((b_side > 0).sum())
+        ratio = 2.0 ** (direction * edge)
+        worse = "shorter" if direction == 1 else "longer"  # against the way length decides the other pairs
+        return side, (
+            f"separation: side {side} won every decisive pair in which it was the {worse} text by up to a "
+            f"length ratio of {max(ratio, 1 / ratio):.2f} ({against} such pair(s)), so every pair at equal "
+            "length: no finite estimate or interval"
+        )
+    return "", note
 
 
 def length_controlled_win_rates(
@@ -292,8 +349,11 @@ def length_controlled_win_rates(
     without both texts: counted, not fitted), `n` (fitted), `n_a`, `raw_win_rate` and
     its interval, `lc_win_rate` and its interval, `lc_p_value` (Wald, b0 = 0),
     `length_slope` (b1, log-odds per doubling) with interval and p, `mean_length_diff`,
-    `share_a_longer`, `share_b_longer`, `extrapolated`, `covariates`, `n_clusters`,
-    `note` (why a fit is missing, or that it extrapolates).
+    `share_a_longer`, `share_b_longer`, `extrapolated`, `separation` (with the length
+    difference alone as covariate and no finite fit: "longer"/"shorter" when that text
+    won every decisive pair, "a"/"b" when that side won every pair at equal length; see
+    `separation`), `covariates`, `n_clusters`, `note` (why a fit is missing, or that it
+    extrapolates).
     """
     by = list(by)
     columns = _covariate_columns(covariates)
@@ -316,6 +376,16 @@ def length_control_verdict(row: pd.Series | dict) -> str:
     if pd.isna(raw_low):
         return "no decisive pairs with texts"
     raw_side = "a" if raw_low > 0.5 else "b" if raw_high < 0.5 else None
+    separated = row.get("separation") or ""
+    if pd.isna(lc) and separated in ("longer", "shorter"):
+        return (
+            f"not length-controlled: the {separated} text won every decisive pair, so the winners cannot be told "
+            "apart from a preference for length"
+        )
+    if pd.isna(lc) and separated in ("a", "b"):
+        lead = ("survives length control" if separated == raw_side else "no raw effect" if raw_side is None
+                else "reverses under length control")
+        return f"{lead}: side {separated} won every decisive pair at equal length (separation: no estimate or interval)"
     if pd.isna(lc):
         note = row.get("note") or "no fit"
         return f"not length-controlled ({note})"

@@ -9,11 +9,13 @@ advantage and keep the quality arm's.
 
 from __future__ import annotations
 
+import re
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from planted_length import planted_features
 from utility_gap.analysis.length_control import (
@@ -66,6 +68,13 @@ def test_feature_deltas_show_the_padding_and_only_the_padding(planted: pd.DataFr
     assert words_top["ci_low"] < 0 < words_top["ci_high"]  # quality came at the same length
     assert deltas.loc[("exhort_mid_vs_neutral", "sentences"), "mean_diff"] == pytest.approx(3, abs=0.6)
     assert set(deltas.index.get_level_values("feature")) == set(FEATURES)
+    # every simulated text is one body paragraph and its quality marker: nothing to standardise, and it says so
+    paragraphs = deltas.loc[("exhort_mid_vs_neutral", "paragraphs")]
+    assert np.isnan(paragraphs["d_z"]) and paragraphs["note"] == "no difference in any pair"
+    assert words_mid["note"] == ""
+    shifted = planted.assign(headings_diff=1.0, headings_a=1.0, headings_b=0.0)
+    constant = feature_deltas(shifted, by=("contrast",), features=("headings",)).iloc[0]
+    assert np.isnan(constant["d_z"]) and constant["note"] == "the same difference in every pair"
 
 
 def test_without_length_bias_the_padding_wins_nothing() -> None:
@@ -115,6 +124,10 @@ def test_feature_delta_interval_is_statsmodels_cluster_robust_and_paired_t_witho
     assert row["mean_diff"] == pytest.approx(diff.mean())
     assert row["ci_high"] - row["mean_diff"] == pytest.approx(crit * ols.bse[0])
     assert row["d_z"] == pytest.approx(diff.mean() / diff.std(ddof=1))
+    # Holm over the features of the group: one family per contrast
+    table = feature_deltas(paired, by=("contrast",))
+    assert list(table["p_holm"]) == pytest.approx(list(multipletests(table["p_value"], method="holm")[1]))
+    assert (table["p_holm"] >= table["p_value"]).all() and table.loc[table["feature"] == "words", "p_holm"].iloc[0] < 0.05
     # one pair per cluster: exactly the paired t-test
     single = feature_deltas(paired, by=("contrast",), cluster=None).set_index("feature").loc["words"]
     t = stats.ttest_1samp(diff, 0.0)
@@ -170,6 +183,37 @@ def test_no_fit_when_it_cannot_be_estimated() -> None:
     assert "does not vary" in row["note"] and np.isnan(row["lc_win_rate"])
     longer = paired.assign(length_diff=paired["length_diff"].abs() + 0.1)
     assert length_controlled_win_rates(longer, by=("contrast",)).iloc[0]["extrapolated"]
+
+
+def separated(winner_of) -> pd.Series:
+    """The by-contrast row of toy pairs whose winner is `winner_of(length_diff)`."""
+    paired = toy(n=90, seed=3)
+    paired["winner"] = [winner_of(x) for x in paired["length_diff"]]
+    return length_controlled_win_rates(paired, by=("contrast",)).iloc[0]
+
+
+def test_separation_says_whether_length_alone_decides_or_one_side_wins_at_equal_length() -> None:
+    longer = separated(lambda x: "a" if x > 0 else "b")  # the longer text always won
+    assert longer["separation"] == "longer" and np.isnan(longer["lc_win_rate"])
+    assert "the longer text won every decisive pair" in longer["note"]
+    assert length_control_verdict(longer).startswith("not length-controlled: the longer text won every decisive pair")
+    shorter = separated(lambda x: "a" if x < 0 else "b")
+    assert shorter["separation"] == "shorter"
+    # side a won every pair down to a ~1.9x shorter text: it wins at equal length, whatever length does
+    kept = separated(lambda x: "a" if x > -0.9 else "b")
+    assert kept["separation"] == "a" and kept["raw_ci_low"] > 0.5
+    ratio = re.search(r"side a won every decisive pair in which it was the shorter text by up to a length ratio of "
+                      r"([\d.]+) \((\d+) such", kept["note"])
+    shorter_wins = (kept_pairs := toy(n=90, seed=3))[(kept_pairs["length_diff"] < 0) & (kept_pairs["length_diff"] > -0.9)]
+    assert ratio and 1 < float(ratio[1]) <= 2**0.9 and int(ratio[2]) == len(shorter_wins) > 5
+    assert length_control_verdict(kept).startswith("survives length control: side a won every decisive pair at equal")
+    beaten = separated(lambda x: "a" if x > 1.2 else "b")  # side b won even when a was up to ~2.2x longer
+    assert beaten["separation"] == "b" and "side b won every decisive pair in which it was the shorter" in beaten["note"]
+    assert "side b won every decisive pair at equal length" in length_control_verdict(beaten)
+    # an overlap anywhere: no separation, a finite fit
+    rng = np.random.default_rng(0)
+    noisy = separated(lambda x: "a" if x + rng.normal(0, 0.5) > 0 else "b")
+    assert noisy["separation"] == "" and np.isfinite(noisy["lc_win_rate"])
 
 
 def test_judge_length_bias_counts_the_longer_side() -> None:

@@ -30,6 +30,10 @@ def cautions(report: Path) -> str:
     return body(report).split("## What the data cannot support")[1].split("## What was run")[0]
 
 
+def findings(report: Path) -> str:
+    return body(report).split("## Findings")[1].split("## What the data cannot support")[0]
+
+
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("text-report")
@@ -65,6 +69,8 @@ def test_sections_tables_and_figures_are_written(synthetic: Path) -> None:
     assert lc["verdict"].notna().all()
     for contrast in lc.index:  # every contrast gets a sentence saying what length control did to it
         assert f"- **{contrast}**: raw" in text
+        line = next(x for x in findings(synthetic).splitlines() if x.startswith(f"- **{contrast}**"))
+        assert "pooled over cells" in line and line.endswith(f": {lc.loc[contrast, 'verdict']}.")
     dose = pd.read_csv(synthetic / "tables" / "effort_dose.csv")
     assert list(dose["arm"]) == ["exhort_mid", "exhort"] and list(dose["dose"]) == [1, 2]
 
@@ -145,20 +151,44 @@ def test_a_judged_pairs_table_has_no_texts_and_says_so(tmp_path: Path) -> None:
     assert "outputs of the analysed pairs are not in the logs" not in body(out)
 
 
-def test_a_win_that_length_alone_decides_is_a_caution(tmp_path: Path) -> None:
-    """Every winner's text is twice as long as the loser's: no equal-length estimate exists."""
+SENTENCE = "A plain sentence about the topic. "
+
+
+def separated_report(tmp_path: Path, texts_of) -> tuple[pd.Series, Path]:
+    """A report on 40 pairs whose outputs `texts_of(winner, index)` -> (a text, b text) sets."""
     log = synthetic_log(SyntheticRun(contrast="exhort_vs_neutral", shift=0.5, n_items=40, repeats=1, seed=6))
-    short, long = "A plain sentence about the topic.", "A plain sentence about the topic. " * 2 + "More."
-    for sample in log.samples:
-        winner = sample.scores["judge_panel"].metadata["winner"]
-        for side in ("a", "b"):
-            sample.metadata["pair"][side]["output"] = long if side == winner else short
+    for index, sample in enumerate(log.samples):
+        texts = texts_of(sample.scores["judge_panel"].metadata["winner"], index)
+        for side, text in zip("ab", texts):
+            sample.metadata["pair"][side]["output"] = text
     logs = tmp_path / "logs"
     logs.mkdir()
     write_eval_log(log, str(logs / "a.eval"))
     out = tmp_path / "report"
     write_report(logs, out, ReportSettings(exclude_flags=()))
-    lc = pd.read_csv(out / "tables" / "length_controlled_by_contrast.csv").iloc[0]
-    assert lc["raw_ci_low"] > 0.5 and pd.isna(lc["lc_win_rate"]) and "separation" in lc["note"]
-    assert "the length difference alone separates the winners" in cautions(out)
+    return pd.read_csv(out / "tables" / "length_controlled_by_contrast.csv").iloc[0], out
+
+
+def test_a_win_that_length_alone_decides_is_a_caution(tmp_path: Path) -> None:
+    """Every winner's text is twice as long as the loser's: no equal-length estimate exists."""
+    short, long = SENTENCE, SENTENCE * 2 + "More."
+    lc, out = separated_report(tmp_path, lambda winner, _: (long, short) if winner == "a" else (short, long))
+    assert lc["raw_ci_low"] > 0.5 and pd.isna(lc["lc_win_rate"]) and lc["separation"] == "longer"
+    assert "the length difference alone separates the winners (the longer text won every decisive pair)" in cautions(out)
     assert "no equal-length estimate" in body(out)
+    assert "Length control (pooled over cells): not length-controlled: the longer text won" in findings(out)
+
+
+def test_a_side_that_wins_at_equal_length_despite_separation_is_said_so(tmp_path: Path) -> None:
+    """Side a wins when longer, equal or half as long; it loses only to a text four times its length."""
+    def texts(winner: str, index: int) -> tuple[str, str]:
+        if winner != "a":
+            return SENTENCE, SENTENCE * 4
+        return [(SENTENCE * 2, SENTENCE), (SENTENCE * 2, SENTENCE * 2), (SENTENCE, SENTENCE * 2)][index % 3]
+
+    lc, out = separated_report(tmp_path, texts)
+    assert lc["raw_ci_low"] > 0.5 and pd.isna(lc["lc_win_rate"]) and lc["separation"] == "a"
+    assert "side a won every decisive pair in which it was the shorter text by up to a length ratio of 1.8" in lc["note"]
+    assert lc["verdict"].startswith("survives length control: side a won every decisive pair at equal length")
+    assert "`exhort_vs_neutral`: side a is better at equal length, but there is no estimate or interval" in cautions(out)
+    assert "length difference alone separates" not in cautions(out)

@@ -12,6 +12,7 @@ import pandas as pd
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt
 from utility_gap.analysis.report.result_sections import sides
 from utility_gap.analysis.report.settings import MIN_DECISIVE, ReportSettings
+from utility_gap.analysis.report.text_sections import length_control_finding
 
 
 def data_cautions_section(doc: ReportDocument, ctx: ReportContext) -> None:
@@ -75,6 +76,7 @@ def findings(ctx: ReportContext) -> list[str]:
             f"{int(row['n_cells'])} cell(s); {a} significantly better than {b} in {len(better)}, {b} better than "
             f"{a} in {len(worse)} ({test} exact tests, Holm over m = {_family_size(cells)}), equivalent to 0.5 "
             f"within ±{settings.margin_for(contrast)} in {len(equivalent)} of {len(cells)} cell(s)."
+            + length_control_finding(ctx, contrast)
             + (" *Not in the analysis plan: exploratory.*" if _unplanned(settings, contrast) else "")
         )
     return lines

@@ -23,6 +23,7 @@ from utility_gap.analysis.length_control import (
     paired_features,
 )
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt, ordered_contrasts
+from utility_gap.analysis.report.result_sections import sides
 from utility_gap.analysis.text_features import FEATURES
 from utility_gap.solvers.contrasts import EFFORT_DOSE_CONTRASTS
 
@@ -123,13 +124,14 @@ def _deltas(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFrame) -> No
         "### What changed in the text",
         "Mean paired difference a - b of each feature per contrast over all cells, with a "
         f"{1 - alpha:.0%} interval clustered by (model, task, item); `d_z` = mean difference / sd of the "
-        "differences. The table shows d_z (`*`: the interval excludes 0); the CSVs hold means, intervals and "
-        "p-values per contrast and per model x task cell.",
+        f"differences. The table shows d_z (`*`: Holm-adjusted p < {alpha:g} over the {len(FEATURES)} features of "
+        "the contrast, since with this many features one interval in twenty excludes 0 by chance alone); the "
+        "CSVs hold means, per-feature intervals, p-values and Holm p-values per contrast and per model x task cell.",
     )
     marked = pooled.assign(
         shown=[
-            f"{fmt(d)}{'*' if (lo > 0 or hi < 0) else ''}" if pd.notna(d) else "–"
-            for d, lo, hi in zip(pooled["d_z"], pooled["ci_low"], pooled["ci_high"])
+            f"{fmt(d)}{'*' if p_holm < alpha else ''}" if pd.notna(d) else f"– ({note})"
+            for d, p_holm, note in zip(pooled["d_z"], pooled["p_holm"], pooled["note"])
         ]
     )
     summary = marked.pivot(index="feature", columns="contrast", values="shown").reindex(index=list(FEATURES))
@@ -140,7 +142,7 @@ def _deltas(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFrame) -> No
         f"{_csv(doc, 'feature_deltas_by_cell', cells)}"
     )
     doc.figure(
-        figures.feature_deltas_plot(pooled, doc.root / "figures" / "feature_deltas", contrasts),
+        figures.feature_deltas_plot(pooled, doc.root / "figures" / "feature_deltas", contrasts, alpha),
         "Paired feature differences per contrast",
     )
 
@@ -180,14 +182,20 @@ def _length_control(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFram
             f"{fmt(row['raw_ci_high'])}), {controlled}: {row['verdict']}."
         )
         raw_effect = row["raw_ci_low"] > 0.5 or row["raw_ci_high"] < 0.5
-        if raw_effect and row["verdict"].startswith("not length-controlled") and "separation" in str(row["note"]):
+        if raw_effect and row["separation"] in ("longer", "shorter"):
             doc.cautions.append(
-                f"`{row['contrast']}`: the length difference alone separates the winners ({row['note']}), so "
-                "the raw win rate cannot be told apart from the judges' preference for length."
+                f"`{row['contrast']}`: the length difference alone separates the winners (the {row['separation']} "
+                "text won every decisive pair), so the raw win rate cannot be told apart from the judges' "
+                "preference for length."
+            )
+        elif row["separation"] in ("a", "b"):
+            doc.cautions.append(
+                f"`{row['contrast']}`: side {row['separation']} is better at equal length, but there is no estimate "
+                f"or interval of how much ({row['note']}); more pairs near equal length would give one."
             )
         if row["verdict"].startswith(("does not survive", "reverses")):
             doc.cautions.append(
-                f"`{row['contrast']}`: the raw win rate {fmt(row['raw_win_rate'])} {row['verdict']} "
+                f"`{row['contrast']}`: the raw win rate {fmt(row['raw_win_rate'])} {row['verdict']}. "
                 "Part or all of the effect may be the judges' preference for length."
             )
         elif row["extrapolated"]:
@@ -208,6 +216,21 @@ def _length_control(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFram
         "Raw and length-controlled win rates per contrast",
     )
     ctx.results["length_controlled"] = pooled
+
+
+def length_control_finding(ctx: ReportContext, contrast: str) -> str:
+    """The findings' sentence on a contrast's length control ("" when the texts were not read)."""
+    table = ctx.results.get("length_controlled")
+    if table is None or contrast not in set(table["contrast"]):
+        return ""
+    row = table[table["contrast"] == contrast].iloc[0]
+    if pd.isna(row["lc_win_rate"]):
+        return f" Length control (pooled over cells): {row['verdict']}."
+    a, _ = sides(contrast)
+    return (
+        f" At equal length the win rate of {a} is {fmt(row['lc_win_rate'])} ({fmt(row['lc_ci_low'])}–"
+        f"{fmt(row['lc_ci_high'])}), raw {fmt(row['raw_win_rate'])} (both pooled over cells): {row['verdict']}."
+    )
 
 
 def effort_dose_section(doc: ReportDocument, ctx: ReportContext) -> None:
