@@ -23,6 +23,7 @@ from utility_gap.analysis.report import (
     write_table_report,
 )
 from utility_gap.analysis.structured_files import read_mapping_file
+from utility_gap.analysis.text_features import FEATURES
 from utility_gap.analysis.win_rates import FAMILIES, INTERVALS
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
 from utility_gap.pipeline.arguments import positive_int
@@ -38,6 +39,16 @@ def _flags(value: str) -> tuple[str, ...]:
             f"unknown flag(s) {', '.join(unknown)}; use a comma list of {', '.join(FLAGS)} or 'none'"
         )
     return flags
+
+
+def _features(value: str) -> tuple[str, ...]:
+    names = tuple(f.strip() for f in value.split(",") if f.strip())
+    unknown = [f for f in names if f not in FEATURES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown text feature(s) {', '.join(unknown) or repr(value)}; use a comma list of {', '.join(FEATURES)}"
+        )
+    return names
 
 
 def _margin(value: str) -> float:
@@ -178,6 +189,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-text-features", action="store_true",
                         help="skip reading the output texts (no feature deltas, length control or judge length bias)")
+    parser.add_argument("--length-covariates", type=_features, default=(), metavar="FEATURE,...",
+                        help="text features whose a - b differences the length control holds at zero beside length "
+                        "(e.g. mattr,fk_grade: the win rate at equal length and equal lexical variety and grade)")
     add_statistics_arguments(parser)
     add_table_arguments(parser)
     parser.add_argument(
@@ -200,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         explicit = {"scorer": args.scorer, "utilities_dir": args.utilities, **statistics_settings(args),
                     "ratings": tuple(getattr(args, "ratings", None) or ()),
-                    "text_features": not args.no_text_features, "duplicates": args.duplicates}
+                    "text_features": not args.no_text_features, "duplicates": args.duplicates,
+                    "length_covariates": tuple(getattr(args, "length_covariates", ()) or ())}
         plan_file = getattr(args, "plan", None)
         settings = settings_from_plan(read_plan(plan_file), **explicit) if plan_file else ReportSettings(**explicit)
         if table_path is not None:

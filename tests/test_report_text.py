@@ -107,6 +107,25 @@ def test_text_features_can_be_switched_off(synthetic: Path, tmp_path: Path) -> N
     assert "longer_win_rate" not in pd.read_csv(out / "tables" / "judge_diagnostics.csv").columns
 
 
+def test_other_feature_differences_can_join_the_length_control(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = synthetic_log(SyntheticRun(n_items=30, shift=0.3, seed=8))
+    for index, sample in enumerate(log.samples):  # lengths that vary, so that length can be controlled
+        sample.metadata["pair"]["a"]["output"] += " One more sentence." * (index % 4)
+    write_eval_log(log, str(logs / "a.eval"))
+    out = tmp_path / "report"
+    assert main(["report", str(logs), "--out", str(out), "--length-covariates", "mattr,fk_grade"]) == 0
+    lc = pd.read_csv(out / "tables" / "length_controlled_by_contrast.csv").iloc[0]
+    assert lc["covariates"] == "length_diff,mattr_diff,fk_grade_diff" and lc["n"] >= 10
+    assert "means at equal length and equal mattr, fk_grade" in body(out)
+    with pytest.raises(SystemExit) as stop:
+        main(["report", str(logs), "--out", str(tmp_path / "other"), "--length-covariates", "mattr,verbosity"])
+    assert stop.value.code == 2
+    assert "--length-covariates: unknown text feature(s) verbosity" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
+
+
 def test_real_logs_show_which_judge_likes_length(tmp_path: Path) -> None:
     """A padding-only arm (no quality), one judge with a planted length bias, one fair judge."""
     logs = tmp_path / "logs"

@@ -14,6 +14,7 @@ from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS, MIN_LEVELS
 from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import FLAGS
 from utility_gap.analysis.frames.duplicates import DUPLICATE_POLICIES
+from utility_gap.analysis.text_features import FEATURES
 from utility_gap.analysis.win_rates import ALTERNATIVES, FAMILIES, INTERVALS
 from utility_gap.solvers.contrasts import STANDARD_CONTRASTS
 
@@ -51,6 +52,7 @@ class ReportSettings:
     contrast_margins: tuple[tuple[str, float], ...] = ()  # (contrast, TOST margin) overriding `margin`
     plan: AnalysisPlan | None = None  # the analysis plan read (--plan); the report marks what differs
     text_features: bool = True  # read each output's text: feature deltas, length control, judge length bias
+    length_covariates: tuple[str, ...] = ()  # feature differences held at zero beside length in the length control
     duplicates: str = "error"  # a judged pair found in more than one log (#9): stop, or keep one copy
 
     def margin_for(self, contrast: str) -> float:
@@ -83,6 +85,11 @@ class ReportSettings:
         for contrast, margin in self.contrast_margins:
             if not 0 < margin < 0.5:
                 raise ReportError(f"margin {margin} for {contrast} must be in (0, 0.5).")
+        unknown = [name for name in self.length_covariates if name not in FEATURES]
+        if unknown:
+            raise ReportError(
+                f"Unknown length covariate(s) {', '.join(unknown)}; choose text features from {', '.join(FEATURES)}."
+            )
         if self.n_boot < 100:
             raise ReportError(f"{self.n_boot} bootstrap replicates: use at least 100 (2000 is the default).")
         if self.min_levels < 2:

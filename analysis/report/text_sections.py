@@ -17,6 +17,7 @@ from utility_gap.analysis import figures
 from utility_gap.analysis.effort_dose import effort_dose
 from utility_gap.analysis.frames import features_frame
 from utility_gap.analysis.length_control import (
+    LENGTH,
     feature_deltas,
     length_control_verdict,
     length_controlled_win_rates,
@@ -148,28 +149,36 @@ def _deltas(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFrame) -> No
 
 
 def _length_control(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFrame) -> None:
-    alpha = ctx.settings.alpha
-    pooled = length_controlled_win_rates(paired, by=("contrast",), alpha=alpha, cluster=POOLED_CLUSTER)
+    alpha, extra = ctx.settings.alpha, ctx.settings.length_covariates
+    covariates = (LENGTH, *extra)
+    pooled = length_controlled_win_rates(paired, by=("contrast",), covariates=covariates, alpha=alpha,
+                                         cluster=POOLED_CLUSTER)
     order = {c: i for i, c in enumerate(ordered_contrasts(pooled["contrast"].unique()))}
     pooled = pooled.sort_values("contrast", key=lambda s: s.map(order)).reset_index(drop=True)
     pooled["verdict"] = [length_control_verdict(row) for _, row in pooled.iterrows()]
-    cells = length_controlled_win_rates(paired, by=("model", "task", "contrast"), alpha=alpha)
+    cells = length_controlled_win_rates(paired, by=("model", "task", "contrast"), covariates=covariates, alpha=alpha)
     cells["verdict"] = [length_control_verdict(row) for _, row in cells.iterrows()]
+    also = (
+        f" The model also holds the a - b differences of {', '.join(f'`{name}`' for name in extra)} at zero "
+        "(`--length-covariates`), so 'at equal length' below means at equal length and equal "
+        f"{', '.join(extra)}." if extra else ""
+    )
     doc.add(
         "### Length-controlled win rates",
         "A logistic regression of 'side a wins' (decisive pairs) on the length difference "
-        "`log2((words_a + 1) / (words_b + 1))`; the win rate at zero length difference is the "
+        f"`log2((words_a + 1) / (words_b + 1))`; the win rate at zero length difference is the "
         f"length-controlled rate, with a {1 - alpha:.0%} interval from cluster-robust errors (pooled: clusters "
         "are (model, task, item); per cell: items). The raw rate beside it uses the same pairs and clusters. "
         "`length_slope` is the change in log-odds per doubling of relative length (> 0: longer wins). "
         "`extrapolated`: fewer than 5% of pairs lie on one side of equal length, so the equal-length rate "
-        "is an extrapolation. See docs/statistics.md.",
+        "is an extrapolation. See docs/statistics.md." + also,
     )
     doc.table(
         "length_controlled_by_contrast",
         pooled,
         ["contrast", "n", "n_no_text", "raw_win_rate", "raw_ci_low", "raw_ci_high", "lc_win_rate", "lc_ci_low",
-         "lc_ci_high", "length_slope", "length_slope_p", "share_a_longer", "extrapolated", "verdict"],
+         "lc_ci_high", "length_slope", "length_slope_p", "share_a_longer", "extrapolated"]
+        + (["covariates"] if extra else []) + ["verdict"],
     )
     lines = []
     for _, row in pooled.iterrows():
