@@ -23,6 +23,9 @@
   `length_bias * log2(words_1 / words_2)` to a pairwise comparison: a judge that
   likes length (rubric scores ignore it).
 - **subject** is chooser + writer (a model under test); **any** answers everything.
+- `simulated/<role>/<label>` (e.g. `simulated/subject/strong`) is a separate model with
+  the same role: its own name in logs and reports, and draws seeded with the label too,
+  so several planted subjects can be studied side by side (`--model` repeated).
   A writer or subject also answers the entity-behaviour prompts and scored tasks:
   donation advice follows the planted utility of each entity by `advice_slope` and
   refuses disliked entities by `refusal_slope`; a reading item or a task with a known
@@ -114,6 +117,11 @@ _FILLER = (
     "This section summarises what matters most.",
     "The argument closes by returning to its opening question.",
 )
+
+
+def simulated_role(model: str) -> str | None:
+    """The role of `simulated/<role>[/<label>]`, or None for a model of another provider."""
+    return model.split("/")[1] if model.startswith("simulated/") else None
 
 
 def stable_hash(*parts: Any) -> int:
@@ -396,8 +404,10 @@ class SimulatedModelAPI(ModelAPI):
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
-        self.role = model_name
-        self.params = parse_params(model_name, model_args)
+        # `simulated/<role>/<label>`: a labelled instance is its own model (e.g. two subjects
+        # with different planted effects in one study); the label also seeds its draws.
+        self.role, _, self.label = model_name.partition("/")
+        self.params = parse_params(self.role, model_args)
         self._planted = load_planted_utilities(self.params.utilities) if self.params.utilities else {}
         self._seen: Counter[str] = Counter()
         self._known_controls: set[str] | None = None
@@ -475,9 +485,10 @@ class SimulatedModelAPI(ModelAPI):
             await asyncio.sleep(self.params.latency)
         if self.params.call_log:
             with open(self.params.call_log, "a") as log:
-                log.write(f"{self.role}\t{stable_hash(prompt):016x}\n")
+                log.write(f"{self.model_name}\t{stable_hash(prompt):016x}\n")
         self._seen[prompt] += 1
-        rng = np.random.default_rng(stable_hash(self.params.seed, prompt, self._seen[prompt]))
+        seed = (self.params.seed, self.label) if self.label else (self.params.seed,)
+        rng = np.random.default_rng(stable_hash(*seed, prompt, self._seen[prompt]))
         last = input[-1].text if input else ""
         role = self.role
         can_choose = role in CHOOSING_ROLES
@@ -510,10 +521,10 @@ class SimulatedModelAPI(ModelAPI):
             total_tokens=max(1, prompt_chars // 4) + max(1, len(text) // 4),
         )
         return ModelOutput(
-            model=f"simulated/{self.role}",
+            model=f"simulated/{self.model_name}",
             choices=[
                 ChatCompletionChoice(
-                    message=ChatMessageAssistant(content=text, model=f"simulated/{self.role}"),
+                    message=ChatMessageAssistant(content=text, model=f"simulated/{self.model_name}"),
                     stop_reason="stop",
                     logprobs=logprobs,
                 )
@@ -556,7 +567,7 @@ class SimulatedModelAPI(ModelAPI):
         for text in texts[1:]:
             output.choices.append(
                 ChatCompletionChoice(
-                    message=ChatMessageAssistant(content=text, model=f"simulated/{self.role}"),
+                    message=ChatMessageAssistant(content=text, model=f"simulated/{self.model_name}"),
                     stop_reason="stop",
                     logprobs=logprobs,
                 )

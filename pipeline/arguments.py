@@ -31,3 +31,18 @@ def positive_int(value: str, example: str = "") -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"{number} must be at least 1")
     return number
+
+
+def model_key_values(items: list[str], flag: str) -> dict[str, dict[str, Any]]:
+    """`MODEL:KEY=VALUE` strings -> {model: {key: value}}; a model name may hold `/` and `:`.
+
+    The model is everything before the last `:` ahead of the first `=` (keys hold no `:`).
+    """
+    parsed: dict[str, dict[str, Any]] = {}
+    for item in items:
+        head = item.split("=", 1)[0]
+        if "=" not in item or ":" not in head:
+            raise CommandError(f"{flag} {item}: expected MODEL:KEY=VALUE, e.g. {flag} openai/gpt-4o-mini:temperature=0.")
+        model, key_value = item[: head.rindex(":")], item[head.rindex(":") + 1 :]
+        parsed.setdefault(model.strip(), {}).update(key_values([key_value], flag))
+    return parsed

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from utility_gap.evals.outcomes import OutcomeSetError
     from utility_gap.pipeline.errors import CommandError
     from utility_gap.pipeline.study_lock import StudyFolderBusy, study_lock
+    from utility_gap.pipeline.study_parts import part_lock
 
     plan = ElicitationPlan(
         model=args.model,
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         plan.validate()  # before any model call
-        with study_lock(args.out):  # one writer per folder, as for `utility-gap run`
+        # One writer per folder, as for `utility-gap run`, and none in the model's part of a study
+        # while a run (which holds only its parts) writes it.
+        with study_lock(args.out), part_lock(Path(args.out), args.model):
             result, uf, path = elicit_utilities(plan, args.out)
     except ElicitationCancelled as ex:
         print(ex, file=sys.stderr)

@@ -211,8 +211,12 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{', '.join(table_only)} describe a --table input; with LOGDIR leave them out.")
     if args.logdir is not None and not Path(args.logdir).exists():
         raise CommandError(f"LOGDIR '{args.logdir}' does not exist; pass the directory `inspect eval --log-dir` wrote to.")
+    from utility_gap.pipeline.study_parts import study_report_defaults
+
+    study_models, study_utilities = study_report_defaults(args.logdir) if args.logdir is not None else ((), None)
     try:
-        explicit = {"scorer": args.scorer, "utilities_dir": args.utilities, **statistics_settings(args),
+        explicit = {"scorer": args.scorer, "utilities_dir": args.utilities or study_utilities,
+                    "study_models": study_models, **statistics_settings(args),
                     "ratings": tuple(getattr(args, "ratings", None) or ()),
                     "text_features": not args.no_text_features, "duplicates": args.duplicates,
                     "length_covariates": tuple(getattr(args, "length_covariates", ()) or ())}

@@ -5,19 +5,30 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from utility_gap.pipeline.arguments import key_values
+from utility_gap.pipeline.arguments import key_values, model_key_values
 from utility_gap.pipeline.errors import CommandError
 from utility_gap.pipeline.presets import get_preset
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="model under test, provider/model (default: the embedded SmolLM2-135M)")
+    parser.add_argument(
+        "--model", action="append", default=[], metavar="MODEL",
+        help="model under test, provider/model; repeat for several in one study (default: the embedded SmolLM2-135M)",
+    )
     parser.add_argument(
         "--judge", action="append", default=[], metavar="MODEL",
         help="a judge model; repeat for a panel (default: the model under test judges)",
     )
     parser.add_argument("-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE",
-                        help="argument for the model under test (repeatable)")
+                        help="argument for every model under test (repeatable)")
+    parser.add_argument("--arg-for", dest="model_args_for", action="append", default=[], metavar="MODEL:KEY=VALUE",
+                        help="argument for one model under test, over -M (repeatable)")
+    parser.add_argument("--only-model", action="append", default=[], metavar="MODEL",
+                        help="run only this model's part of the study (repeatable; e.g. one model per machine); "
+                             "name every model with --model, and write the report when every part is done")
+    parser.add_argument("--add-models", action="store_true",
+                        help="let models named with --model join the study already in --out (every other setting "
+                             "the same)")
     parser.add_argument("-J", dest="judge_args", action="append", default=[], metavar="KEY=VALUE",
                         help="argument for every judge model (repeatable)")
     parser.add_argument("--preset", default="demo",
@@ -67,9 +78,12 @@ def config_from_args(args: argparse.Namespace):
     return RunConfig(
         out=Path(args.out or f"runs/{preset.name}"),
         preset=preset,
-        model=args.model,
+        models=tuple(args.model),
         judges=list(args.judge),
         model_args=key_values(args.model_args, "-M"),
+        model_args_for=model_key_values(args.model_args_for, "--arg-for"),
+        only_models=tuple(args.only_model),
+        add_models=args.add_models,
         judge_args=key_values(args.judge_args, "-J"),
         seed=args.seed,
         max_connections=args.max_connections,
@@ -93,5 +107,6 @@ def run(args: argparse.Namespace) -> int:
         report = run_pipeline(config)
     except PipelineError as ex:
         raise CommandError(str(ex)) from None
-    print(f"Report written: {report}")
+    if report is not None:
+        print(f"Report written: {report}")
     return 0

@@ -52,7 +52,7 @@ from utility_gap.analysis.utilities_file import (
 )
 from utility_gap.evals.outcomes import Outcome, load_outcomes
 from utility_gap.evals.preference import preference_elicitation
-from utility_gap.models.simulated import CHOOSING_ROLES
+from utility_gap.models.simulated import CHOOSING_ROLES, simulated_role
 from utility_gap.pipeline.log_writes import log_write_failure, write_failure_error
 from utility_gap.solvers.choice import DEFAULT_TOP_LOGPROBS
 
@@ -109,7 +109,7 @@ class ElicitationPlan:
             raise ValueError(f"--temperature {self.temperature}: must be a number >= 0 (default 1).")
         if self.max_connections is not None and self.max_connections < 1:
             raise ValueError(f"--max-connections {self.max_connections}: must be at least 1 (concurrent calls).")
-        role = self.model.split("/", 1)[1] if self.model.startswith("simulated/") else None
+        role = simulated_role(self.model)
         if role is not None and role not in CHOOSING_ROLES:
             raise ValueError(
                 f"--model {self.model}: this simulated role does not answer forced choices, so every answer "

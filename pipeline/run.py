@@ -2,17 +2,19 @@
 
 Layout of `--out DIR`:
 
-    DIR/logs/elicitation/<domain>/   Stage 1 rounds (one Inspect log per round)
-    DIR/logs/tasks/                  one Inspect eval set: the ranking task, the writing
-                                     tasks (utility contrasts once per domain) and the
-                                     judge controls
+    DIR/logs/elicitation/<model>__<domain>/   Stage 1 rounds (one Inspect log per round)
+    DIR/logs/tasks/<model>/          one Inspect eval set per model under test: the ranking
+                                     task, the writing tasks (utility contrasts once per
+                                     domain); the first model's also the judge controls
     DIR/utilities/                   a utilities file per (model, domain)
     DIR/report/                      the Stage 4 report
     DIR/study.json                   the study's settings (`study_file.py`)
-    DIR/.utility-gap.lock            held while a run writes (`study_lock.py`)
+    DIR/.utility-gap.lock            held while a run checks the study (`study_lock.py`)
 
-One folder is one study: a run holds the folder's lock (a second run refuses to start)
-and must have the settings the study file records (a changed setting is refused).
+One folder is one study: a run holds the lock of each model's part it runs (a second
+run of the same part refuses to start; other models' parts may run at the same time,
+e.g. on another machine: `study_parts.py`) and must have the settings the study file
+records (a changed setting is refused).
 
 Resuming: Stage 1 skips rounds whose logs finished; the eval set reuses every finished
 sample of an interrupted eval (Inspect's eval-set retry semantics), so a rerun of the
@@ -22,6 +24,7 @@ same command neither repeats nor duplicates work. The report is rewritten atomic
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import socket
 import sys
@@ -58,6 +61,7 @@ from utility_gap.evals.task_arguments import argument_error_message, argument_er
 from utility_gap.evals.task_items import load_task_items
 from utility_gap.evals.writing import essay, grant_abstract, incident_postmortem, translation
 from utility_gap.models.embedded import EMBEDDED_MODEL, embedded_model
+from utility_gap.models.simulated import simulated_role
 from utility_gap.pipeline.entity_study import (
     EntityStudyError,
     entity_tasks,
@@ -67,8 +71,19 @@ from utility_gap.pipeline.entity_study import (
     writes,
 )
 from utility_gap.pipeline.presets import WRITING_TASKS, Preset
-from utility_gap.pipeline.study_file import StudyMismatch, check_study, record_study, study_settings
-from utility_gap.pipeline.study_lock import StudyFolderBusy, study_lock
+from utility_gap.pipeline.study_file import StudyMismatch
+from utility_gap.pipeline.study_lock import StudyFolderBusy
+from utility_gap.pipeline.study_parts import (
+    Part,
+    PartsError,
+    check_models,
+    check_study_models,
+    hold_parts,
+    part_config,
+    parts,
+    runs_every_part,
+    study_order,
+)
 from utility_gap.solvers.contrasts import parse_contrasts
 
 
@@ -90,7 +105,7 @@ class RunConfig:
 
     out: Path
     preset: Preset
-    model: str | None = None  # None: the embedded default model
+    model: str | None = None  # None: the embedded default model; with several, the first
     judges: list[str] = field(default_factory=list)
     model_args: dict[str, Any] = field(default_factory=dict)
     judge_args: dict[str, Any] = field(default_factory=dict)
@@ -98,10 +113,22 @@ class RunConfig:
     max_connections: int | None = None
     display: str | None = None  # Inspect's display for Stages 2-3 (full, rich, plain, log, none)
     quarantine_broken_logs: bool = False  # move unreadable logs to OUT/broken/ and redo their work
+    models: tuple[str, ...] = ()  # every model under test (--model repeated); (): just `model`
+    model_args_for: dict[str, dict[str, Any]] = field(default_factory=dict)  # --arg-for MODEL:KEY=VALUE
+    only_models: tuple[str, ...] = ()  # --only-model: the models' parts this run runs (): all
+    add_models: bool = False  # --add-models: models new to the study in --out may join it
+
+    def __post_init__(self) -> None:
+        if self.models and self.model is None:
+            self.model = self.models[0]
 
     @property
     def embedded(self) -> bool:
         return self.model is None
+
+    @property
+    def study_models(self) -> tuple[str, ...]:
+        return self.models or (self.subject,)
 
     @property
     def subject(self) -> str:
@@ -122,8 +149,9 @@ class RunConfig:
 def validate(config: RunConfig) -> None:
     preset = config.preset
     try:
+        check_models(config)
         validate_families(config)
-    except EntityStudyError as ex:
+    except (PartsError, EntityStudyError) as ex:
         raise PipelineError(str(ex)) from None
     unknown = [t for t in preset.tasks if t not in WRITING_TASKS]
     if unknown:
@@ -150,20 +178,25 @@ def validate(config: RunConfig) -> None:
         raise PipelineError(f"--max-connections {config.max_connections}: must be at least 1 (concurrent calls per model).")
     _check_writable(config.out)
     if not config.embedded:
-        _check_model(config.subject, config.model_args, "--model")
+        for model in config.study_models:
+            _check_model(model, part_config(config, model).model_args, "--model")
         for judge in config.judges:
             _check_model(judge, config.judge_args, "--judge")
-        if config.subject.startswith("simulated/") and not config.judges and writes(config):
-            role = config.subject.split("/", 1)[1]
-            if role not in ("any",):
-                raise PipelineError(
-                    f"{config.subject} cannot judge, and with no --judge the panel falls back to the model "
-                    "under test. Pass --judge simulated/judge (three times for a panel of three)."
-                )
-        if config.subject.startswith("simulated/") and config.subject.split("/", 1)[1] not in ("subject", "any"):
-            raise PipelineError(
-                f"{config.subject} cannot both choose (Stage 1) and write (Stage 2); use --model simulated/subject."
-            )
+        for model in config.study_models:
+            _check_simulated_subject(model, config)
+
+
+def _check_simulated_subject(model: str, config: RunConfig) -> None:
+    role = simulated_role(model)  # simulated/<role>[/<label>]
+    if role is None:
+        return
+    if not config.judges and writes(config) and role not in ("any",):
+        raise PipelineError(
+            f"{model} cannot judge, and with no --judge the panel falls back to the model "
+            "under test. Pass --judge simulated/judge (three times for a panel of three)."
+        )
+    if role not in ("subject", "any"):
+        raise PipelineError(f"{model} cannot both choose (Stage 1) and write (Stage 2); use --model simulated/subject.")
 
 
 def _check_writable(out: Path) -> None:
@@ -214,7 +247,23 @@ class Plan:
 
 
 def plan(config: RunConfig) -> Plan:
-    """Count evals, samples and model calls without calling a model."""
+    """Count evals, samples and model calls of the parts this run runs, without calling a model."""
+    selected = parts(config, study_order(config))
+    if len(config.study_models) == 1:
+        return _plan_part(selected[0].config, controls=True)
+    total = Plan(evals=0, samples={}, calls={}, lines=[])
+    for part in selected:
+        one = _plan_part(part.config, controls=part.controls)
+        total.evals += one.evals
+        total.samples.update({f"{part.model}: {name}": n for name, n in one.samples.items()})
+        for model, n in one.calls.items():
+            total.calls[model] = total.calls.get(model, 0) + n
+        total.lines += [f"{part.model}:"] + [f"  {line}" for line in one.lines]
+    return total
+
+
+def _plan_part(config: RunConfig, controls: bool) -> Plan:
+    """One model's part: its Stage 1, its evals, and the judge controls if it holds them."""
     p = config.preset
     subject, judges = config.subject, (config.judges or [config.subject])
     calls: dict[str, int] = {subject: 0}
@@ -246,13 +295,13 @@ def plan(config: RunConfig) -> Plan:
             calls[judge] += 2 * pairs  # both presentation orders
         evals += (1 if config.plain_contrasts else 0) + (len(p.domains) if config.utility_contrasts else 0)
         lines.append(f"Stage 2-3 {task}: {pairs} judged pairs ({p.items} items x {p.repeats} repeats)")
-    if writes(config):
-        controls = p.controls if p.controls is not None else _control_count()
-        samples["judge_controls"] = controls
+    if writes(config) and controls:
+        n_controls = p.controls if p.controls is not None else _control_count()
+        samples["judge_controls"] = n_controls
         for judge in judges:
-            calls[judge] += 2 * controls
+            calls[judge] += 2 * n_controls
         evals += 1
-        lines.append(f"Judge controls: {controls} intact-vs-damaged pairs")
+        lines.append(f"Judge controls: {n_controls} intact-vs-damaged pairs")
     evals += plan_entities(config, samples, calls, lines)
     return Plan(evals=evals, samples=samples, calls=calls, lines=lines)
 
@@ -263,7 +312,11 @@ def _control_count() -> int:
 
 def format_plan(config: RunConfig, the_plan: Plan) -> str:
     out = [f"Plan for preset '{config.preset.name}' -> {config.out}"]
-    out.append(f"  model under test: {config.subject}{' (embedded, started for the run)' if config.embedded else ''}")
+    models = ", ".join(config.study_models)
+    out.append(f"  model{'s' if len(config.study_models) > 1 else ''} under test: {models}"
+               f"{' (embedded, started for the run)' if config.embedded else ''}")
+    if not runs_every_part(config):
+        out.append(f"  this run: the parts of {', '.join(config.only_models)} (--only-model); no report")
     if writes(config):
         out.append(f"  judges: {', '.join(config.judges) if config.judges else config.subject + ' (the model under test)'}")
     out += [f"  {line}" for line in the_plan.lines]
@@ -289,47 +342,69 @@ def _say(message: str) -> None:
     print(f"[utility-gap] {message}", file=sys.stderr, flush=True)
 
 
-def run(config: RunConfig) -> Path:
-    """Run or resume every stage, holding the study folder; returns the report's path."""
+def run(config: RunConfig) -> Path | None:
+    """Run or resume every stage of the parts this run runs, holding them.
+
+    Returns the report's path, or None when the run ran only some models' parts
+    (`--only-model`): the report is written once every part is done.
+    """
     validate(config)
-    with _hold_study(config):
-        return _run_stages(config)
+    before = contextvars.copy_context()
+    with _hold_study(config) as selected:
+        for part in selected:
+            # Each part in the context from before any eval: Inspect leaves the last eval's
+            # model active, and a task built for the next model would see it as its own.
+            before.copy().run(_run_part, part)
+        if not runs_every_part(config):
+            _say(
+                f"Done: the part(s) of {', '.join(p.model for p in selected)}. When every model's part of the study "
+                f"is done, write the report: utility-gap report {config.out / 'logs'} --out {config.out / 'report'}"
+            )
+            return None
+        return _write_report(config)
 
 
 def check_settings(config: RunConfig) -> None:
     """Refuse settings that differ from the study `--out` holds (read-only; for --dry-run)."""
     try:
-        check_study(config.out, study_settings(config))
+        check_study_models(config)
     except StudyMismatch as ex:
         raise PipelineError(str(ex)) from None
 
 
 @contextlib.contextmanager
-def _hold_study(config: RunConfig) -> Iterator[None]:
-    """One run at a time in `--out`, and only with the settings its study file records."""
+def _hold_study(config: RunConfig) -> Iterator[list[Part]]:
+    """The settings the study file records, and one run at a time in each model's part."""
     try:
-        with study_lock(config.out):
-            note = record_study(config.out, study_settings(config))
+        with hold_parts(config) as (selected, note):
             if note:
                 _say(note)
-            yield
+            yield selected
     except (StudyFolderBusy, StudyMismatch) as ex:
         raise PipelineError(str(ex)) from None
 
 
-def _set_aside_broken_logs(config: RunConfig) -> None:
-    """Name unreadable logs (before any call, under the folder's lock), or move them aside if asked."""
-    broken = find_broken_logs(config.out / "logs")
+def _set_aside_broken_logs(part: Part) -> None:
+    """Name the part's unreadable logs (before any call, under its lock), or move them aside if asked.
+
+    Only the part's own folders: another model's part may be written right now (by
+    another machine), and a log being written is not a damaged one.
+    """
+    config = part.config
+    folders = [part.tasks_dir] + [
+        elicitation_log_dir(config.out, config.subject, domain) for domain in stage1_domains(config)
+    ]
+    broken = sorted((b for folder in folders for b in find_broken_logs(folder)), key=lambda b: str(b.path))
     if broken and not config.quarantine_broken_logs:
         raise PipelineError(describe_broken_logs(broken, config.out))
     for log, moved in zip(broken, quarantine(broken, config.out)):
         _say(f"Moved the damaged log {log.path} to {moved}; its work is done again.")
 
 
-def _run_stages(config: RunConfig) -> Path:
-    p = config.preset
-    logs = config.out / "logs"
-    _set_aside_broken_logs(config)
+def _run_part(part: Part) -> None:
+    """Stages 1-3 of one model's part (Stage 1 per domain, then its eval set)."""
+    config, p = part.config, part.config.preset
+    _set_aside_broken_logs(part)
     max_connections = config.max_connections or (1 if config.embedded else None)
     with _subject_server(config):
         # The judges' answer limit; with no --judge the model under test judges, so it gets
@@ -343,7 +418,7 @@ def _run_stages(config: RunConfig) -> Path:
 
         utilities: dict[str, Path] = {}
         for domain in stage1_domains(config):
-            _say(f"Stage 1: eliciting preferences over '{domain}'")
+            _say(f"Stage 1: eliciting preferences of {config.subject} over '{domain}'")
             result, uf, utilities[domain] = _elicit(
                 ElicitationPlan(
                     model=config.subject,
@@ -362,14 +437,15 @@ def _run_stages(config: RunConfig) -> Path:
             rounds = f"rounds: {result.rounds_run} run, {result.rounds_reused} resumed from logs"
             _say("Stage 1: " + summary(uf, utilities[domain], rounds, result.calls))
 
-        tasks = _stage23_tasks(config, utilities)
-        _say(f"Stages 2-3: {len(tasks)} evals (ranking, writing tasks, judge controls) -> {logs / 'tasks'}")
+        tasks = _stage23_tasks(config, utilities, controls=part.controls)
+        _say(f"Stages 2-3: {len(tasks)} evals of {config.subject} (ranking, writing tasks"
+             f"{', judge controls' if part.controls else ''}) -> {part.tasks_dir}")
         roles = {"judge": judges} if judges else None
         success, task_logs = eval_set_with_retries(
             tasks,
             retries=2,  # never after a failed log write: that stops the run (pipeline/log_writes.py)
             say=_say,
-            log_dir=str(logs / "tasks"),
+            log_dir=str(part.tasks_dir),
             model=subject,
             model_roles=roles,
             max_connections=max_connections,
@@ -382,7 +458,7 @@ def _run_stages(config: RunConfig) -> Path:
             log_buffer=1,  # every finished sample is on disk, so an interrupted run resumes from it
             display=config.display,  # type: ignore[arg-type]
         )
-        if _interrupted(logs / "tasks", task_logs):
+        if _interrupted(part.tasks_dir, task_logs):
             # Inspect absorbs Ctrl-C to save the logs; the run stops here, resumable.
             raise KeyboardInterrupt
         done = sum(log.results.completed_samples for log in task_logs if log.results)
@@ -391,9 +467,15 @@ def _run_stages(config: RunConfig) -> Path:
         if not success:
             _say("Stages 2-3: some evals did not finish; the report uses what finished (rerun to resume).")
 
+
+def _write_report(config: RunConfig) -> Path:
+    """Stage 4 over every log of the study (all its models' parts)."""
+    logs = config.out / "logs"
     _say("Stage 4: writing the report")
     try:
-        report = write_report(logs, config.out / "report", ReportSettings(seed=config.seed, utilities_dir=config.out / "utilities"))
+        settings = ReportSettings(seed=config.seed, utilities_dir=config.out / "utilities",
+                                  study_models=tuple(study_order(config)))
+        report = write_report(logs, config.out / "report", settings)
     except (FrameError, ReportError) as ex:  # e.g. pairs found twice: the logs are kept, the report is not
         raise PipelineError(
             f"Stage 4: {ex}\nThe logs are kept. Write the report with `utility-gap report {logs} --out "
@@ -442,17 +524,17 @@ def _elicit(plan: ElicitationPlan, out: Path) -> tuple[ElicitationResult, Utilit
         raise PipelineError(f"Stage 1 ({plan.domain}): {ex}") from None
 
 
-def _stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[Task]:
+def _stage23_tasks(config: RunConfig, utilities: dict[str, Path], controls: bool = True) -> list[Task]:
     with _ambient_model(config.subject):
         try:
-            return _build_stage23_tasks(config, utilities)
+            return _build_stage23_tasks(config, utilities, controls)
         except ValueError as ex:
             if argument_error_task(ex) is None:
                 raise
             raise PipelineError(f"Stages 2-3: {argument_error_message(ex)}") from None
 
 
-def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[Task]:
+def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path], controls: bool = True) -> list[Task]:
     p = config.preset
     common = dict(items=p.items, repeats=p.repeats, seed=config.seed, max_tokens=p.max_tokens)
     tasks: list[Task] = [
@@ -477,9 +559,9 @@ def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path]) -> list[
                         contrast=config.utility_contrasts, utilities=str(path), domain=domain, draws=p.draws, **common
                     )
                 )
-    if writes(config):
-        controls = judge_controls(seed=config.seed)
+    if writes(config) and controls:  # the panel's check: once per study (the first model's part)
+        control_task = judge_controls(seed=config.seed)
         if p.controls is not None:
-            controls.dataset = controls.dataset[: p.controls]
-        tasks.append(controls)
+            control_task.dataset = control_task.dataset[: p.controls]
+        tasks.append(control_task)
     return tasks + entity_tasks(config)

@@ -8,13 +8,15 @@ must have the same settings or is refused, before any model call, with each chan
 setting, its old and new value, and the two ways out (the same settings, or a new
 `--out`).
 
-Schema (`utility-gap/study/v1`), one JSON object written atomically:
+Schema (`utility-gap/study/v2`), one JSON object written atomically:
 
-    {"schema": "utility-gap/study/v1",
+    {"schema": "utility-gap/study/v2",
      "created": "<ISO 8601 UTC, when the study was started>",
      "settings": {
-        "model": str,                 # model under test (the embedded model's name if none given)
-        "model_args": {str: any},     # -M KEY=VALUE, without credentials
+        "models": [str],              # the models under test, in study order (the embedded
+                                      # model's name if none given); see study_parts.py
+        "model_args": {str: any},     # -M KEY=VALUE (every model under test), without credentials
+        "model_args_for": {str: {str: any}},  # --arg-for MODEL:KEY=VALUE (one model), the same way
         "judges": [str],              # --judge, in panel order ([]: the model under test judges)
         "judge_args": {str: any},     # -J KEY=VALUE, without credentials
         "seed": int,
@@ -41,6 +43,11 @@ Adding a judge or a contrast to a finished study is refused like any other chang
 the report would otherwise pool two panels (or two designs) as if they were one. Run
 the addition into a new `--out` and compare the two reports.
 
+A study file of schema v1 (one model, `"model": str`) is read as v2 with that one model.
+
+Models are the one setting that may grow, and only when asked (`--add-models`, see
+`study_parts.py`): each model's results are their own rows of the report.
+
 A folder with logs but no study file was made before study files existed: its
 settings cannot be checked, so the current ones are recorded and a note says so.
 """
@@ -61,7 +68,8 @@ if TYPE_CHECKING:
     from utility_gap.pipeline.run import RunConfig
 
 STUDY_FILE = "study.json"
-SCHEMA = "utility-gap/study/v1"
+SCHEMA = "utility-gap/study/v2"
+SCHEMA_V1 = "utility-gap/study/v1"  # one model: "model" where v2 has "models"
 
 # Model arguments never recorded: credentials (Inspect leaves them out of an eval's identity too).
 CREDENTIAL_ARGS: frozenset[str] = frozenset({"api_key"})
@@ -69,7 +77,7 @@ CREDENTIAL_PREFIXES: tuple[str, ...] = ("aws_",)
 
 # How each setting is named on the command line, for the refusal message.
 _FLAGS = {
-    "model": "--model",
+    "models": "--model",
     "judges": "--judge",
     "seed": "--seed",
     "preset": "--preset",
@@ -110,8 +118,9 @@ def study_settings(config: RunConfig) -> dict[str, Any]:
     """The settings of a run that decide what it generates and judges."""
     p = config.preset
     return {
-        "model": config.subject,
+        "models": list(config.study_models),
         "model_args": _recorded_args(config.model_args),
+        "model_args_for": {m: _recorded_args(a) for m, a in sorted(config.model_args_for.items()) if _recorded_args(a)},
         "judges": list(config.judges),
         "judge_args": _recorded_args(config.judge_args),
         "seed": config.seed,
@@ -164,12 +173,27 @@ def read_study(out: str | os.PathLike[str]) -> dict[str, Any] | None:
             f"{path} cannot be read ({ex}). It records the settings of the study in {Path(out)}; restore it, "
             "or pass a new --out for a new study."
         ) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("settings"), dict):
+    if (
+        not isinstance(data, dict)
+        or data.get("schema") not in (SCHEMA, SCHEMA_V1)
+        or not isinstance(data.get("settings"), dict)
+    ):
         raise StudyMismatch(
             f"{path} is not a utility-gap study file (expected an object with schema '{SCHEMA}' and 'settings'). "
             "Restore it, or pass a new --out for a new study."
         )
-    return dict(data["settings"])
+    settings = dict(data["settings"])
+    if data["schema"] == SCHEMA_V1:  # one model under test
+        settings = {"models": [settings.pop("model", None)], "model_args_for": {}, **settings}
+    return settings
+
+
+def read_created(out: str | os.PathLike[str]) -> str | None:
+    """When the folder's study was started (None without a readable study file)."""
+    try:
+        return json.loads(study_path(out).read_text(encoding="utf-8")).get("created")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def changes(recorded: dict[str, Any], current: dict[str, Any]) -> list[Change]:
@@ -177,14 +201,19 @@ def changes(recorded: dict[str, Any], current: dict[str, Any]) -> list[Change]:
     found: list[Change] = []
     for name in list(current) + [n for n in recorded if n not in current]:
         old, new = recorded.get(name, _UNSET), _jsonable(current.get(name, _UNSET))
-        if name in ("model_args", "judge_args") and isinstance(old, dict) and isinstance(new, dict):
-            flag = "-M" if name == "model_args" else "-J"
-            for key in list(new) + [k for k in old if k not in new]:
-                if old.get(key, _UNSET) != new.get(key, _UNSET):
-                    found.append(Change(f"{flag} {key}", old.get(key, _UNSET), new.get(key, _UNSET)))
+        if name == "model_args_for" and isinstance(old, dict) and isinstance(new, dict):
+            for model in list(new) + [m for m in old if m not in new]:
+                found += _key_changes(f"--arg-for {model}:", old.get(model, {}), new.get(model, {}))
+        elif name in ("model_args", "judge_args") and isinstance(old, dict) and isinstance(new, dict):
+            found += _key_changes("-M " if name == "model_args" else "-J ", old, new)
         elif old != new:
             found.append(Change(_FLAGS.get(name, f"preset setting '{name}'"), old, new))
     return found
+
+
+def _key_changes(flag: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    keys = list(new) + [k for k in old if k not in new]
+    return [Change(flag + k, old.get(k, _UNSET), new.get(k, _UNSET)) for k in keys if old.get(k, _UNSET) != new.get(k, _UNSET)]
 
 
 def check_study(out: str | os.PathLike[str], current: dict[str, Any]) -> None:
@@ -194,7 +223,7 @@ def check_study(out: str | os.PathLike[str], current: dict[str, Any]) -> None:
         return
     found = changes(recorded, current)
     if found:
-        raise StudyMismatch(_mismatch_message(Path(out), found))
+        raise StudyMismatch(mismatch_message(Path(out), found))
 
 
 def record_study(out: str | os.PathLike[str], current: dict[str, Any]) -> str | None:
@@ -217,12 +246,12 @@ def record_study(out: str | os.PathLike[str], current: dict[str, Any]) -> str | 
     return None
 
 
-def write_study(out: str | os.PathLike[str], current: dict[str, Any]) -> Path:
-    """Write the study file atomically (a temporary file renamed over it)."""
+def write_study(out: str | os.PathLike[str], current: dict[str, Any], created: str | None = None) -> Path:
+    """Write the study file atomically (a temporary file renamed over it); `created` defaults to now."""
     path = study_path(out)
     document = {
         "schema": SCHEMA,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "settings": _jsonable(current),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -243,7 +272,7 @@ def write_study(out: str | os.PathLike[str], current: dict[str, Any]) -> Path:
     return path
 
 
-def _mismatch_message(out: Path, found: list[Change]) -> str:
+def mismatch_message(out: Path, found: list[Change]) -> str:
     return "\n".join(
         [
             f"--out {out} holds a study with other settings ({study_path(out)}); one folder is one study, "

@@ -81,7 +81,7 @@ def test_a_damaged_log_is_named_and_can_be_moved_aside_redoing_only_its_samples(
             "-J", f"call_log={judge_calls}", "--tasks", "essay,grant_abstract", "--contrasts", "exhort_vs_neutral",
             "--items", "3", "--k", "1", "--display", "none", "--out", "out"]
     assert main(args) == 0
-    (essay,) = [p for p in (tmp_path / "out" / "logs" / "tasks").glob("*.eval") if "_essay_" in p.name]
+    (essay,) = [p for p in (tmp_path / "out" / "logs" / "tasks").rglob("*.eval") if "_essay_" in p.name]
     data = essay.read_bytes()
     essay.write_bytes(data[: len(data) // 2])  # cut short, as by a full disk or a killed writer
     capsys.readouterr()
@@ -100,7 +100,7 @@ def test_a_damaged_log_is_named_and_can_be_moved_aside_redoing_only_its_samples(
     # 2 writer calls and 2 judge calls (both presentation orders) per sample; Stage 1, the
     # ranking, grant_abstract and the controls are reused.
     assert main([*args, "--quarantine-broken-logs"]) == 0
-    assert (tmp_path / "out" / "broken" / "logs" / "tasks" / essay.name).read_bytes() == data[: len(data) // 2]
+    assert (tmp_path / "out" / "broken" / essay.relative_to(tmp_path / "out")).read_bytes() == data[: len(data) // 2]
     assert not essay.exists()
     assert (_lines(subject_calls) - before[0], _lines(judge_calls) - before[1]) == (6, 6)
     assert (tmp_path / "out" / "report" / "report.md").is_file()

@@ -140,7 +140,7 @@ def test_a_rerun_with_changed_settings_is_refused_naming_each_change(tmp_path: P
     out, calls = tmp_path / "study", tmp_path / "calls"
     assert main(_run_args(out, calls, "-J", "judge_sd=0.3")) == 0
     study = json.loads((out / STUDY_FILE).read_text())
-    assert study["schema"] == "utility-gap/study/v1"
+    assert study["schema"] == "utility-gap/study/v2" and study["settings"]["models"] == ["simulated/subject"]
     assert study["settings"]["items"] == 2 and study["settings"]["judge_args"]["judge_sd"] == 0.3
     capsys.readouterr()
     before = _lines(calls)
@@ -180,7 +180,7 @@ def test_a_rerun_with_changed_settings_is_refused_naming_each_change(tmp_path: P
 
     # A copy of a finished writing log under another eval id (as a second run's log would be):
     # the report refuses to count its pairs twice, and the run says how to write the report.
-    essay = next(p for p in (out / "logs" / "tasks").glob("*_essay_*.eval"))
+    essay = next(p for p in (out / "logs" / "tasks").rglob("*_essay_*.eval"))
     copy = read_eval_log(str(essay))
     copy.eval.task_id = "a-second-copy"
     write_eval_log(copy, str(essay.with_name("copy_essay.eval")))

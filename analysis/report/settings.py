@@ -54,6 +54,7 @@ class ReportSettings:
     text_features: bool = True  # read each output's text: feature deltas, length control, judge length bias
     length_covariates: tuple[str, ...] = ()  # feature differences held at zero beside length in the length control
     duplicates: str = "error"  # a judged pair found in more than one log (#9): stop, or keep one copy
+    study_models: tuple[str, ...] = ()  # the study file's models: a model with no logs is named as missing
 
     def margin_for(self, contrast: str) -> float:
         return dict(self.contrast_margins).get(contrast, self.margin)

@@ -55,6 +55,7 @@ from utility_gap.analysis.report.result_sections import (
 from utility_gap.analysis.report.run_sections import exclusions_section, what_was_run_section
 from utility_gap.analysis.report.settings import ReportError, ReportSettings
 from utility_gap.analysis.report.stage1_sections import exchange_rates_section, utilities_section
+from utility_gap.analysis.report.study_sections import study_models_section
 from utility_gap.analysis.report.plan_sections import plan_section
 from utility_gap.analysis.report.summary_sections import data_cautions_section, findings
 from utility_gap.analysis.report.table_sections import table_input_section
@@ -68,6 +69,7 @@ Section = Callable[[ReportDocument, ReportContext], None]
 
 BODY_SECTIONS: tuple[Section, ...] = (
     what_was_run_section,
+    study_models_section,  # only with the study's models (a study file): the models with no logs yet
     duplicates_section,  # the --duplicates policy and the copies it dropped (before any statistic)
     table_input_section,  # only for a table input (--table): the mapping and the unresolved pairs
     plan_section,  # only with an analysis plan (--plan): the plan, what differs; the planned cells
