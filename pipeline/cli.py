@@ -8,12 +8,13 @@ sits beside nothing but its own code and is imported only when used.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import signal
 import sys
 import threading
 
-from utility_gap.analysis.atomic_files import OutputWriteError
+from utility_gap.analysis.atomic_files import FULL, OutputWriteError, write_failure_message
 from utility_gap.pipeline.errors import CommandError, plain
 
 COMMANDS: dict[str, str] = {
@@ -59,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OutputWriteError as ex:  # a full disk or read-only folder: the path and the fix, no traceback
         print(f"utility-gap {args.command}: error: {ex}", file=sys.stderr)
+        return 1
+    except OSError as ex:  # a full or read-only disk met by a write we do not wrap (e.g. inside Inspect)
+        if ex.errno not in FULL | {errno.EROFS}:
+            raise
+        where = ex.filename or getattr(args, "out", None) or "an output file"
+        print(f"utility-gap {args.command}: error: {write_failure_message(where, ex)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"utility-gap {args.command}: interrupted.", file=sys.stderr)

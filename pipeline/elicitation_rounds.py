@@ -355,7 +355,9 @@ def _run_round(
     log = logs[0]
     write_failure = log_write_failure(log)
     if write_failure is not None:
-        raise write_failure_error(log, write_failure)
+        raise write_failure_error(
+            log, write_failure, f"Finished rounds are reused when you rerun; round {r} is asked again from its start."
+        )
     if log.status != "success":
         detail = log.error.message if log.error is not None else log.status
         raise ElicitationError(

@@ -22,6 +22,8 @@ from inspect_ai.log import EvalLog
 
 from utility_gap.analysis.atomic_files import WRITE_ERRNOS, OutputWriteError
 
+_REUSE_NOTE = "Samples already in the logs are reused when you rerun; nothing was generated again."
+
 # How Inspect records an exception: its repr, e.g. "OSError(28, 'No space left on device')".
 _OS_ERROR = re.compile(r"^\s*(?:\w+\.)*(\w*Error)\((\d+), ['\"](.*)['\"]\)\s*$")
 
@@ -36,13 +38,12 @@ def log_write_failure(log: EvalLog) -> OSError | None:
     return OSError(int(found.group(2)), found.group(3))
 
 
-def write_failure_error(log: EvalLog, error: OSError) -> OutputWriteError:
-    """The user-facing error for an eval whose log could not be written."""
+def write_failure_error(log: EvalLog, error: OSError, rerun: str = _REUSE_NOTE) -> OutputWriteError:
+    """The user-facing error for an eval whose log could not be written; `rerun`: what a rerun redoes."""
     location = log.location[len("file://") :] if log.location.startswith("file://") else log.location
     note = (
         f"Inspect could not write this log (it writes through a temporary file in {tempfile.gettempdir()}, "
-        "which may be the disk at fault). Samples already in the log are reused when you rerun; nothing was "
-        "generated again."
+        f"which may be the disk at fault). {rerun}"
     )
     return OutputWriteError(location or "the Inspect log", error, note)
 
@@ -65,7 +66,12 @@ def eval_set_with_retries(
     attempt = 0
     while True:
         # retry_attempts=1 with retry_immediate=False: exactly one attempt inside Inspect
-        success, logs = eval_set(tasks, retry_attempts=1, retry_immediate=False, **options)
+        try:
+            success, logs = eval_set(tasks, retry_attempts=1, retry_immediate=False, **options)
+        except OSError as ex:  # a write outside any one eval, e.g. the log folder's manifest
+            if ex.errno not in WRITE_ERRNOS:
+                raise
+            raise OutputWriteError(ex.filename or options.get("log_dir") or "the log folder", ex, _REUSE_NOTE) from None
         raise_on_write_failure(logs)
         if success or not logs or any(log.status == "cancelled" for log in logs) or attempt >= retries:
             return success, logs

@@ -218,3 +218,47 @@ def test_retries_rerun_other_errors_but_never_a_write_failure(monkeypatch: pytes
     with pytest.raises(OutputWriteError, match=r"Cannot write /runs/x/logs/tasks/a.eval: No space left on device"):
         log_writes.eval_set_with_retries([], retries=2, say=said.append)
     assert len(answers) == 1  # not run again
+
+
+def test_a_full_disk_outside_any_eval_names_the_log_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Inspect writes the log folder's manifest (logs.json) after the evals, with a plain
+    # write: on a full disk that raised a bare OSError (no file name) out of eval_set.
+    def full(tasks: object, **options: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(log_writes, "eval_set", full)
+    with pytest.raises(OutputWriteError) as caught:
+        log_writes.eval_set_with_retries([], retries=2, say=print, log_dir="/runs/x/logs/tasks")
+    message = str(caught.value)
+    assert message.startswith("Cannot write /runs/x/logs/tasks: No space left on device. The disk is full")
+    assert "reused when you rerun" in message
+
+    def broken(tasks: object, **options: object) -> None:
+        raise OSError(errno.ECONNRESET, "Connection reset by peer")  # not a write failure: not ours to word
+
+    monkeypatch.setattr(log_writes, "eval_set", broken)
+    with pytest.raises(OSError) as caught_other:
+        log_writes.eval_set_with_retries([], retries=2, say=print, log_dir="/runs/x/logs/tasks")
+    assert not isinstance(caught_other.value, OutputWriteError)
+
+
+def test_any_full_disk_error_reaches_the_user_as_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from utility_gap.pipeline import cmd_report
+
+    def full(args: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cmd_report, "run", full)
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "rep")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"utility-gap report: error: Cannot write {tmp_path / 'rep'}: No space left on device.")
+    assert "Traceback" not in err
+
+    def other(args: object) -> int:
+        raise OSError(errno.ENOENT, "No such file or directory", "x.jsonl")  # a bug or bad input: not hidden
+
+    monkeypatch.setattr(cmd_report, "run", other)
+    with pytest.raises(FileNotFoundError):
+        main(["report", str(tmp_path), "--out", str(tmp_path / "rep")])
