@@ -151,3 +151,23 @@ def test_the_report_states_the_policy_when_nothing_was_duplicated(tmp_path: Path
     report = (tmp_path / "report" / "report.md").read_text()
     assert "`--duplicates error` (stop when a pair appears twice)" in report
     assert "No judged pair appears in more than one log; none was dropped." in report
+
+
+def test_a_finished_log_copied_in_twice_is_a_duplicate_not_a_retry(tmp_path: Path, capsys) -> None:
+    # A byte copy of a finished log shares its task_id. A finished eval is never retried,
+    # so the copy is not an "earlier attempt" to skip quietly: the report stops and names both.
+    log = synthetic_log(SyntheticRun(n_items=8, seed=24))
+    log.eval.task_id = "finished-eval"
+    (tmp_path / "logs").mkdir()
+    write_eval_log(log, str(tmp_path / "logs" / "essay.eval"))
+    (tmp_path / "logs" / "copy_essay.eval").write_bytes((tmp_path / "logs" / "essay.eval").read_bytes())
+    code = main(["report", str(tmp_path / "logs"), "--out", str(tmp_path / "report"), "--exclude-flags", "none"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "8 judged pair(s) appear in more than one log (8 extra copies)" in err
+    assert "copy_essay.eval: 8 duplicated pair(s)" in err and "  essay.eval: 8 duplicated pair(s)" in err
+    assert not (tmp_path / "report").exists()
+
+    assert main(["report", str(tmp_path / "logs"), "--out", str(tmp_path / "report"), "--exclude-flags", "none",
+                 "--duplicates", "keep-newest"]) == 0
+    assert sum(_counts(pd.read_csv(tmp_path / "report" / "tables" / "win_rates.csv"))) == 8

@@ -556,7 +556,10 @@ def _drop_superseded(
     """Keep one log per eval `task_id` (a retried eval's attempts share it): the newest finished one.
 
     A retry copies the finished samples of the earlier attempt, so reading both would
-    count those pairs twice; the earlier attempts are listed as skipped.
+    count those pairs twice; the earlier attempts are listed as skipped. A finished eval
+    is never retried, so two finished logs with one `task_id` are two copies of a log
+    (copied in twice, or merged from two folders), not attempts: both are kept, and
+    the duplicate-pair check (`duplicates.py`) names them and asks for a policy.
     """
     attempts: dict[str, list[str]] = {}
     for file, _ in kinds:
@@ -568,8 +571,9 @@ def _drop_superseded(
         if len(files) < 2:
             continue
         keep = max(files, key=lambda f: (headers[f].status == "success", str(headers[f].eval.created)))
+        copies = {f for f in files if headers[f].status == "success"}
         for file in files:
-            if file != keep:
+            if file != keep and file not in copies:
                 superseded.add(file)
                 skipped.append(
                     SkippedLog(
