@@ -41,6 +41,7 @@ from inspect_ai.model import GenerateConfig, Model, get_model
 
 from utility_gap.pipeline.broken_logs import describe as describe_broken_logs
 from utility_gap.pipeline.broken_logs import find_broken_logs, quarantine
+from utility_gap.pipeline.eval_paths import MovedStudyError, recorded_utilities, utilities_argument
 from utility_gap.pipeline.log_writes import eval_set_with_retries
 from utility_gap.pipeline.elicitation_rounds import (
     ElicitationCancelled,
@@ -437,7 +438,7 @@ def _run_part(part: Part) -> None:
             rounds = f"rounds: {result.rounds_run} run, {result.rounds_reused} resumed from logs"
             _say("Stage 1: " + summary(uf, utilities[domain], rounds, result.calls))
 
-        tasks = _stage23_tasks(config, utilities, controls=part.controls)
+        tasks = _stage23_tasks(config, utilities, part.tasks_dir, controls=part.controls)
         _say(f"Stages 2-3: {len(tasks)} evals of {config.subject} (ranking, writing tasks"
              f"{', judge controls' if part.controls else ''}) -> {part.tasks_dir}")
         roles = {"judge": judges} if judges else None
@@ -524,17 +525,22 @@ def _elicit(plan: ElicitationPlan, out: Path) -> tuple[ElicitationResult, Utilit
         raise PipelineError(f"Stage 1 ({plan.domain}): {ex}") from None
 
 
-def _stage23_tasks(config: RunConfig, utilities: dict[str, Path], controls: bool = True) -> list[Task]:
+def _stage23_tasks(config: RunConfig, utilities: dict[str, Path], log_dir: Path, controls: bool = True) -> list[Task]:
+    recorded = recorded_utilities(log_dir)
+    try:  # the spelling the logs know, so the evals resume (pipeline/eval_paths.py)
+        named = {domain: utilities_argument(path, recorded, log_dir) for domain, path in utilities.items()}
+    except MovedStudyError as ex:
+        raise PipelineError(f"Stages 2-3: {ex}") from None
     with _ambient_model(config.subject):
         try:
-            return _build_stage23_tasks(config, utilities, controls)
+            return _build_stage23_tasks(config, named, controls)
         except ValueError as ex:
             if argument_error_task(ex) is None:
                 raise
             raise PipelineError(f"Stages 2-3: {argument_error_message(ex)}") from None
 
 
-def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path], controls: bool = True) -> list[Task]:
+def _build_stage23_tasks(config: RunConfig, utilities: dict[str, str], controls: bool = True) -> list[Task]:
     p = config.preset
     common = dict(items=p.items, repeats=p.repeats, seed=config.seed, max_tokens=p.max_tokens)
     tasks: list[Task] = [
@@ -556,7 +562,7 @@ def _build_stage23_tasks(config: RunConfig, utilities: dict[str, Path], controls
                     continue  # the entity set's utilities serve the entity study
                 tasks.append(
                     WRITING_TASK_FUNCTIONS[name](
-                        contrast=config.utility_contrasts, utilities=str(path), domain=domain, draws=p.draws, **common
+                        contrast=config.utility_contrasts, utilities=path, domain=domain, draws=p.draws, **common
                     )
                 )
     if writes(config) and controls:  # the panel's check: once per study (the first model's part)

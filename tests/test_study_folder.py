@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from inspect_ai.log import read_eval_log, write_eval_log
 
 from utility_gap.pipeline.cli import main
+from utility_gap.pipeline.eval_paths import MovedStudyError, utilities_argument
 from utility_gap.pipeline.study_file import STUDY_FILE, Change, changes
 from utility_gap.pipeline.study_lock import LOCK_FILE, LocalStudyLock, StudyFolderBusy, study_lock
 
@@ -131,6 +133,51 @@ def test_a_second_run_into_a_busy_folder_refuses_before_any_call(tmp_path: Path,
     # The report counts each pair once: 2 items x 2 contrasts.
     rates = pd.read_csv(out / "report" / "tables" / "win_rates.csv")
     assert (rates["n_a"] + rates["n_b"] + rates["n_tie"]).sum() == 4
+
+
+# -- the folder spelled another way, or copied -------------------------------------------------
+
+
+def test_a_rerun_that_spells_the_folder_another_way_resumes_and_a_copy_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # Inspect knows an eval by its task arguments, the utilities file's path among them:
+    # `--out study` then `--out /abs/study` used to generate every utility-arm sample again.
+    calls = tmp_path / "calls"
+    monkeypatch.chdir(tmp_path)
+    assert main(_run_args(Path("study"), calls)) == 0
+    before, logs = _lines(calls), sorted(p.name for p in (tmp_path / "study" / "logs" / "tasks").glob("*.eval"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(_run_args(tmp_path / "study", calls)) == 0, capsys.readouterr().err
+    assert _lines(calls) == before  # nothing generated or judged again
+    assert sorted(p.name for p in (tmp_path / "study" / "logs" / "tasks").glob("*.eval")) == logs
+    rates = pd.read_csv(tmp_path / "study" / "report" / "tables" / "win_rates.csv")
+    assert (rates["n_a"] + rates["n_b"] + rates["n_tie"]).sum() == 4
+
+    # A copy's logs name the original's utilities file: refused before any Stage 2-3 call.
+    shutil.copytree(tmp_path / "study", tmp_path / "copy")
+    capsys.readouterr()
+    assert main(_run_args(tmp_path / "copy", calls)) == 2
+    err = capsys.readouterr().err
+    assert f"The logs in {tmp_path / 'copy' / 'logs' / 'tasks'} name the utilities file" in err
+    assert str(tmp_path / "study" / "utilities") in err and "moved or copied" in err
+    assert _lines(calls) == before
+
+
+def test_a_recorded_relative_spelling_is_kept_while_it_reaches_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "study" / "utilities" / "m__demo.json"
+    target.parent.mkdir(parents=True)
+    target.write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    recorded = {"study/utilities/m__demo.json", "study/utilities/m__other.json"}
+    assert utilities_argument(target, recorded, "logs") == "study/utilities/m__demo.json"
+    assert utilities_argument(target, set(), "logs") == str(target)  # a new study: the absolute path
+    monkeypatch.chdir(tmp_path / "study")  # the relative spelling now reaches nothing
+    with pytest.raises(MovedStudyError, match="name the utilities file m__demo.json as study/utilities/m__demo.json"):
+        utilities_argument(target, recorded, "logs")
 
 
 # -- a rerun with other settings ---------------------------------------------------------------
