@@ -146,12 +146,13 @@ def test_a_rerun_that_spells_the_folder_another_way_resumes_and_a_copy_is_refuse
     calls = tmp_path / "calls"
     monkeypatch.chdir(tmp_path)
     assert main(_run_args(Path("study"), calls)) == 0
-    before, logs = _lines(calls), sorted(p.name for p in (tmp_path / "study" / "logs" / "tasks").glob("*.eval"))
+    before, logs = _lines(calls), sorted(p.name for p in (tmp_path / "study" / "logs" / "tasks").rglob("*.eval"))
+    assert len(logs) == 4  # ranking, essay (plain and utility contrasts), judge controls
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
     assert main(_run_args(tmp_path / "study", calls)) == 0, capsys.readouterr().err
     assert _lines(calls) == before  # nothing generated or judged again
-    assert sorted(p.name for p in (tmp_path / "study" / "logs" / "tasks").glob("*.eval")) == logs
+    assert sorted(p.name for p in (tmp_path / "study" / "logs" / "tasks").rglob("*.eval")) == logs
     rates = pd.read_csv(tmp_path / "study" / "report" / "tables" / "win_rates.csv")
     assert (rates["n_a"] + rates["n_b"] + rates["n_tie"]).sum() == 4
 
@@ -160,7 +161,7 @@ def test_a_rerun_that_spells_the_folder_another_way_resumes_and_a_copy_is_refuse
     capsys.readouterr()
     assert main(_run_args(tmp_path / "copy", calls)) == 2
     err = capsys.readouterr().err
-    assert f"The logs in {tmp_path / 'copy' / 'logs' / 'tasks'} name the utilities file" in err
+    assert f"The logs in {tmp_path / 'copy' / 'logs' / 'tasks'}" in err and "name the utilities file" in err
     assert str(tmp_path / "study" / "utilities") in err and "moved or copied" in err
     assert _lines(calls) == before
 
