@@ -235,8 +235,9 @@ def record_study(out: str | os.PathLike[str], current: dict[str, Any]) -> str | 
     check_study(out, current)
     if read_study(out) is not None:
         return None
+    # Inspect logs, not just folders: the run's part locks live in DIR/logs/tasks/<model>/
     logs = Path(out) / "logs"
-    legacy = logs.is_dir() and any(logs.iterdir())
+    legacy = logs.is_dir() and any(f.suffix in (".eval", ".json") and f.is_file() for f in logs.rglob("*"))
     write_study(out, current)
     if legacy:
         return (

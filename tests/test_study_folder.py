@@ -190,7 +190,7 @@ def test_a_rerun_with_changed_settings_is_refused_naming_each_change(tmp_path: P
     study = json.loads((out / STUDY_FILE).read_text())
     assert study["schema"] == "utility-gap/study/v2" and study["settings"]["models"] == ["simulated/subject"]
     assert study["settings"]["items"] == 2 and study["settings"]["judge_args"]["judge_sd"] == 0.3
-    capsys.readouterr()
+    assert "before study files existed" not in capsys.readouterr().err  # a new folder is not an old one
     before = _lines(calls)
 
     changed = _run_args(out, calls, "-J", "judge_sd=0.5", "--repeats", "2", "--judge", "simulated/judge")
