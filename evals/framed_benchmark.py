@@ -40,7 +40,7 @@ from typing import Any
 
 from inspect_ai import Task, task, task_with
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import ChatMessageUser, ContentText, ModelName, ModelOutput, get_model
+from inspect_ai.model import ChatMessageUser, ContentText, ModelName, ModelOutput
 from inspect_ai.scorer import Target
 from inspect_ai.solver import TaskState
 
@@ -48,7 +48,14 @@ from utility_gap.analysis.framed_scores import non_numeric_values
 from utility_gap.evals.entity_behaviour import ENTITIES_SOURCE, load_entities
 from utility_gap.evals.task_lookup import TaskLookupError, build_task
 from utility_gap.solvers.benchmark_framing import BENCHMARK_ARMS, ENTITY_ARM, UTILITY_ARMS, benchmark_framing
-from utility_gap.solvers.utility_draws import ELICIT_HINT, draw_outcomes, load_utilities_for, outcome_entities
+from utility_gap.solvers.utility_draws import (
+    ELICIT_HINT,
+    MODEL_PLACEHOLDER,
+    check_utilities_model,
+    draw_outcomes,
+    outcome_entities,
+    read_utilities_for_task,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -172,13 +179,6 @@ def _probe_values(inner: Task, sample: Sample, task_name: str) -> None:
             )
 
 
-def _model_name() -> str:
-    try:
-        return str(get_model())
-    except ValueError:  # built outside an eval: no model yet
-        return "MODEL"
-
-
 def _scorer_name(scorer: Any) -> str:
     from inspect_ai.util import registry_info
 
@@ -242,9 +242,10 @@ def framed_benchmark(
         if not utilities:
             raise FramingError(
                 f"-T arms uses {', '.join(sorted(UTILITY_ARMS & set(chosen)))}, which need the model's utilities file: "
-                f"pass -T utilities=PATH ({ELICIT_HINT.format(model=_model_name(), domain='D')})."
+                f"pass -T utilities=PATH ({ELICIT_HINT.format(model=MODEL_PLACEHOLDER, domain='D')}; MODEL: the model "
+                "under test)."
             )
-        utilities_file = load_utilities_for(utilities, model=get_model(), allow_model_mismatch=bool(allow_model_mismatch))
+        utilities_file = read_utilities_for_task(utilities)
         outcome_entity = outcome_entities(utilities_file.domain)
     elif utilities:
         logger.warning("-T utilities=%s is ignored: no arm uses utilities.", utilities)
@@ -275,9 +276,15 @@ def framed_benchmark(
                     "input": _frame_input(sample, benchmark_framing(arm, **framing_args), where),
                     "metadata": {**(sample.metadata or {}), **meta},
                 }))
+    setup = inner.setup
+    if utilities_file is not None:  # the file must be the model's own: checked before any model call
+        check = check_utilities_model(str(utilities), utilities_file.model, utilities_file.domain,
+                                      bool(allow_model_mismatch))
+        setup = [check, *([] if setup is None else [setup] if callable(setup) else list(setup))]
     wrapped = task_with(
         inner,
         dataset=MemoryDataset(framed, name=f"{TASK_NAME}:{task}"),
+        setup=setup,
         name=None,
         metadata={**(inner.metadata or {}), "framed_task": task, "framed_task_version": inner.version,
                   "framing_arms": chosen, "framing_draws": int(draws),

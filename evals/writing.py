@@ -22,8 +22,8 @@ from typing import Any
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import get_model
 from inspect_ai.scorer import Scorer
+from inspect_ai.solver import Solver
 
 from utility_gap.evals.outcomes import outcome_set_domain
 from utility_gap.evals.task_arguments import task_arguments
@@ -32,10 +32,12 @@ from utility_gap.solvers.contrasts import Contrast, parse_contrasts
 from utility_gap.solvers.paired_generation import paired_generation
 from utility_gap.solvers.utility_draws import (
     ELICIT_HINT,
+    MODEL_PLACEHOLDER,
     OutcomeDraw,
+    check_utilities_model,
     draw_outcomes,
-    load_utilities_for,
     outcome_entities,
+    read_utilities_for_task,
 )
 
 # The family's task version (inspect_evals' N-X scheme); listed with the family in writing.eval.yaml.
@@ -177,17 +179,14 @@ def writing_task(
         utilities_file = None
         entities: dict[str, str | None] = {}
         if needs_utilities:
-            model = get_model()
             if not utilities:
                 used = ", ".join(c.name for c in contrasts if c.uses_utilities)
                 raise ValueError(
                     f"Contrast {used} uses a utility arm, which needs the model's utilities file: pass "
-                    f"-T utilities=PATH ({ELICIT_HINT.format(model=model, domain=domain or 'D')})."
+                    f"-T utilities=PATH ({ELICIT_HINT.format(model=MODEL_PLACEHOLDER, domain=domain or 'D')}; "
+                    "MODEL: the model under test)."
                 )
-            utilities_file = load_utilities_for(
-                utilities, model=model, domain=outcome_set_domain(domain) if domain else None,
-                allow_model_mismatch=mismatch_ok,
-            )
+            utilities_file = read_utilities_for_task(utilities, domain=outcome_set_domain(domain) if domain else None)
             entities = outcome_entities(domain or utilities_file.domain)
         elif utilities:
             logger.warning("-T utilities=%s is ignored: no contrast uses a utility arm.", utilities)
@@ -211,6 +210,7 @@ def writing_task(
     return Task(
         version=TASK_VERSION,
         dataset=MemoryDataset(samples, name=task_name),
+        setup=_utilities_check(utilities, utilities_file, mismatch_ok),
         solver=paired_generation(max_tokens=max_tokens_value, seed=seed_value),
         scorer=scorers,
         metadata={
@@ -227,6 +227,16 @@ def writing_task(
             "items_file": items_file,
         },
     )
+
+
+def _utilities_check(path: str | None, utilities_file: Any, allow_model_mismatch: bool) -> Solver | None:
+    """For utility arms, a setup step that refuses another model's utilities file before any model call.
+
+    A setup step, so it runs even when a user replaces the task's solver.
+    """
+    if utilities_file is None:
+        return None
+    return check_utilities_model(str(path), utilities_file.model, utilities_file.domain, allow_model_mismatch)
 
 
 @task

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import socket
 import sys
 import tempfile
@@ -486,20 +485,6 @@ def _write_report(config: RunConfig) -> Path:
     return report
 
 
-@contextlib.contextmanager
-def _ambient_model(model: str) -> Iterator[None]:
-    """Tasks with utility arms check the utilities file against `get_model()` when built."""
-    previous = os.environ.get("INSPECT_EVAL_MODEL")
-    os.environ["INSPECT_EVAL_MODEL"] = model
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("INSPECT_EVAL_MODEL", None)
-        else:
-            os.environ["INSPECT_EVAL_MODEL"] = previous
-
-
 def _judge_model(name: str, index: int, args: dict[str, Any], config: GenerateConfig) -> Model:
     """A separate instance per panel seat; simulated judges get their own seed unless -J seed= is set."""
     if name.startswith("simulated/") and "seed" not in args:
@@ -531,13 +516,12 @@ def _stage23_tasks(config: RunConfig, utilities: dict[str, Path], log_dir: Path,
         named = {domain: utilities_argument(path, recorded, log_dir) for domain, path in utilities.items()}
     except MovedStudyError as ex:
         raise PipelineError(f"Stages 2-3: {ex}") from None
-    with _ambient_model(config.subject):
-        try:
-            return _build_stage23_tasks(config, named, controls)
-        except ValueError as ex:
-            if argument_error_task(ex) is None:
-                raise
-            raise PipelineError(f"Stages 2-3: {argument_error_message(ex)}") from None
+    try:
+        return _build_stage23_tasks(config, named, controls)
+    except ValueError as ex:
+        if argument_error_task(ex) is None:
+            raise
+        raise PipelineError(f"Stages 2-3: {argument_error_message(ex)}") from None
 
 
 def _build_stage23_tasks(config: RunConfig, utilities: dict[str, str], controls: bool = True) -> list[Task]:

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inspect_ai.model import get_model
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+
 logger = logging.getLogger(__name__)
 
 ELICIT_HINT = "make one with `utility-gap elicit --model {model} --domain {domain} --out DIR`"
@@ -40,6 +43,61 @@ def model_aliases(model: Any) -> set[str]:
     return {str(model), model.name, model.canonical_name()}
 
 
+MODEL_PLACEHOLDER = "MODEL"  # in hints written before the model under test is known (while a task is built)
+
+
+def read_utilities_for_task(path: str | Path, *, domain: str | None = None) -> Any:
+    """Read the utilities file a task's utility arms draw from, or raise a clear error.
+
+    Called while a task is built, so it checks what needs no model: the file exists and
+    reads, its domain is `domain` (if given), and it has a top and a bottom third. Whose
+    utilities they are is checked when the task runs (`check_utilities_model`), where
+    the model under test is known.
+    """
+    from utility_gap.analysis.locations import location
+    from utility_gap.analysis.utilities_file import read_utilities
+
+    hint = ELICIT_HINT.format(model=MODEL_PLACEHOLDER, domain=domain or "D")
+    if not location(path).is_file():
+        raise UtilitiesMismatchError(
+            f"Utilities file '{path}' (-T utilities=) not found; {hint} (MODEL: the model under test), "
+            "then pass its path."
+        )
+    utilities = read_utilities(path, domain=domain)
+    if not utilities.top_third() or not utilities.bottom_third():
+        hint = ELICIT_HINT.format(model=utilities.model, domain=utilities.domain)
+        raise UtilitiesMismatchError(f"Utilities file '{path}' has too few outcomes for a top and a bottom third; {hint}.")
+    if not getattr(utilities, "informative", True):
+        logger.warning(
+            "Utilities file %s is marked uninformative (%s); utility-arm results will be hard to read.",
+            path,
+            "; ".join(getattr(utilities, "uninformative_reasons", []) or []),
+        )
+    return utilities
+
+
+def check_model_of(
+    file_model: str, domain: str, path: str | Path, *, model: Any, allow_model_mismatch: bool = False
+) -> None:
+    """Refuse a utilities file (of `file_model`, over `domain`) fitted for another model.
+
+    `model` is the model under test (an Inspect `Model`, or its name); the file's model
+    must be one of its names (`model_aliases`) unless `allow_model_mismatch`. The error
+    says how to make the right file.
+    """
+    model_name = str(model)
+    if file_model in model_aliases(model):
+        return
+    hint = ELICIT_HINT.format(model=model_name, domain=domain)
+    if not allow_model_mismatch:
+        raise UtilitiesMismatchError(
+            f"Utilities file '{path}' is for model '{file_model}', but the model under test is "
+            f"'{model_name}'. The utility arms must use the tested model's own preferences: {hint}. "
+            "(To use another model's utilities on purpose, pass -T allow_model_mismatch=true.)"
+        )
+    logger.warning("Utilities file %s is for model %s, used for %s (allow_model_mismatch=true).", path, file_model, model_name)
+
+
 def load_utilities_for(
     path: str | Path,
     *,
@@ -47,48 +105,26 @@ def load_utilities_for(
     domain: str | None = None,
     allow_model_mismatch: bool = False,
 ) -> Any:
-    """Read the utilities file for the model under test, or raise a clear error.
-
-    `model` is the model under test (an Inspect `Model`, or its name). The file's
-    `model` must be one of its names unless `allow_model_mismatch`; if `domain` is given
-    the file's domain must equal it. Every error says how to make the right file.
-    """
-    from utility_gap.analysis.utilities_file import read_utilities
-
-    model_name = str(model)
-    hint = ELICIT_HINT.format(model=model_name, domain=domain or "D")
-    file = Path(path)
-    if not file.is_file():
-        raise UtilitiesMismatchError(
-            f"Utilities file '{file}' (-T utilities=) not found; {hint}, then pass its path."
-        )
-    utilities = read_utilities(file, domain=domain)
-    aliases = model_aliases(model)
-    if utilities.model not in aliases:
-        hint = ELICIT_HINT.format(model=model_name, domain=utilities.domain)
-        if not allow_model_mismatch:
-            raise UtilitiesMismatchError(
-                f"Utilities file '{file}' is for model '{utilities.model}', but the model under test is "
-                f"'{model_name}'. The utility arms must use the tested model's own preferences: {hint}. "
-                "(To use another model's utilities on purpose, pass -T allow_model_mismatch=true.)"
-            )
-        logger.warning(
-            "Utilities file %s is for model %s, used for %s (allow_model_mismatch=true).",
-            file,
-            utilities.model,
-            model_name,
-        )
-    if not utilities.top_third() or not utilities.bottom_third():
-        raise UtilitiesMismatchError(
-            f"Utilities file '{file}' has too few outcomes for a top and a bottom third; {hint}."
-        )
-    if not getattr(utilities, "informative", True):
-        logger.warning(
-            "Utilities file %s is marked uninformative (%s); utility-arm results will be hard to read.",
-            file,
-            "; ".join(getattr(utilities, "uninformative_reasons", []) or []),
-        )
+    """Read the utilities file and check it against a known model (outside a task)."""
+    utilities = read_utilities_for_task(path, domain=domain)
+    check_model_of(utilities.model, utilities.domain, path, model=model, allow_model_mismatch=allow_model_mismatch)
     return utilities
+
+
+@solver
+def check_utilities_model(path: str, utilities_model: str, domain: str, allow_model_mismatch: bool = False) -> Solver:
+    """Refuse to run on a model whose utilities file this is not, before any model call.
+
+    The first step of a task with utility arms: the model under test is resolved here,
+    when the sample runs, not while the task is built (Inspect's convention), and a
+    wrong file stops every sample before it calls the model.
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        check_model_of(utilities_model, domain, path, model=get_model(), allow_model_mismatch=allow_model_mismatch)
+        return state
+
+    return solve
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,9 @@
 - IEBP001 `get_model_location`: `get_model()` only inside `@solver`/`@scorer`/`@agent`
   functions, so tasks stay declarative and a model is resolved late, when a sample
   runs (not while a task is being built). `pipeline/` is exempt: it is the orchestration
-  that builds the models it hands to `eval`/`eval_set`, not a task. One known exception
-  remain, listed in `KNOWN` so that they cannot spread: `evals/writing.py` checks the
-  utilities file against the model under test while the task is built, so that a wrong
-  file fails before any model call (issue #13: move that check into the solver), and
-  `evals/framed_benchmark.py` reads the model's name while building its task.
+  that builds the models it hands to `eval`/`eval_set`, not a task. There are no known
+  exceptions: tasks with utility arms check the utilities file against the model under
+  test in a setup step (`solvers/utility_draws.check_utilities_model`), before any model call.
 - IECQ001 `private_api_imports`: only public Inspect APIs in the installed packages.
   The linter reads packages only; the same rule for tests/, bench/ and scripts/ is the
   small AST scan below.
@@ -27,10 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("evals", "solvers", "scorers", "models", "analysis", "pipeline")
 
 
-KNOWN = (
-    ("evals/writing.py", ("IEBP001",)),
-    ("evals/framed_benchmark.py", ("IEBP001",)),  # reads the model name while building (issue #14's task)
-)
+KNOWN: tuple = ()
 
 
 def findings(code: str, skip: tuple[str, ...] = (), root: Path = ROOT, known: tuple = ()) -> list[str]:

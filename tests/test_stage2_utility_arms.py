@@ -7,11 +7,13 @@ positive slope must show up as high-side wins and a zero slope must not.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from inspect_ai import eval
+from inspect_ai.log import read_eval_log
 from inspect_ai.model import get_model
 from scipy.stats import binomtest
 
@@ -126,23 +128,41 @@ def test_draws_are_seeded_and_independent_of_file_order(tmp_path: Path) -> None:
     assert first != other_seed
 
 
-def _build(tmp_path: Path, **task_args: object) -> None:
-    items = write_items(tmp_path / "items.jsonl", n=1)
-    eval(essay, task_args={"items_file": str(items), **task_args}, model="simulated/writer", model_roles=judges(1), log_dir=str(tmp_path / "logs"), display="none")
+def _build(tmp_path: Path, **task_args: object):
+    items = write_items(tmp_path / "items.jsonl", n=2)
+    (log,) = eval(essay, task_args={"items_file": str(items), **task_args}, model="simulated/writer", model_roles=judges(1), log_dir=str(tmp_path / "logs"), display="none")
+    return log
 
 
 def test_utilities_file_problems_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"-T utilities=PATH.*utility-gap elicit --model simulated/writer"):
+    # what needs no model is checked while the task is built; the hint names the model as MODEL
+    with pytest.raises(ValueError, match=r"-T utilities=PATH.*utility-gap elicit --model MODEL .*MODEL: the model under test"):
         _build(tmp_path, contrast="utility_high_vs_utility_low")
-    with pytest.raises(ValueError, match=r"nowhere\.json.*not found.*utility-gap elicit --model simulated/writer"):
+    with pytest.raises(ValueError, match=r"nowhere\.json.*not found.*utility-gap elicit --model MODEL"):
         _build(tmp_path, contrast="utility_high_vs_bare", utilities=str(tmp_path / "nowhere.json"))
-    other = planted_utilities_file(tmp_path / "other.json", model="openai/gpt-4o")
-    with pytest.raises(ValueError, match=r"for model 'openai/gpt-4o'.*simulated/writer.*utility-gap elicit.*allow_model_mismatch"):
-        _build(tmp_path, contrast="utility_high_vs_bare", utilities=str(other))
     with pytest.raises(ValueError, match=r"domain 'countries', not 'animals'.*utility-gap elicit"):
         _build(tmp_path, contrast="utility_high_vs_bare", utilities=str(planted_utilities_file(tmp_path / "u.json")), domain="animals")
-    # a deliberate mismatch is allowed when asked for
-    _build(tmp_path, contrast="utility_high_vs_bare", utilities=str(other), allow_model_mismatch=True)
+
+
+def test_another_models_utilities_stop_every_sample_before_any_model_call(tmp_path: Path) -> None:
+    """The model under test is resolved when a sample runs (not while the task is built): the
+    utilities file is checked against it in the task's setup step, before paired generation."""
+    other = planted_utilities_file(tmp_path / "other.json", model="openai/gpt-4o")
+    log = _build(tmp_path, contrast="utility_high_vs_bare", utilities=str(other))
+    assert log.status == "error"
+    assert re.search(
+        r"for model 'openai/gpt-4o'.*simulated/writer.*utility-gap elicit --model simulated/writer.*allow_model_mismatch",
+        log.error.message, re.S,
+    ), log.error.message
+    assert not log.stats.model_usage  # neither the writer nor a judge was called
+    for sample in read_eval_log(log.location).samples or []:
+        assert not [e for e in sample.events if e.event == "model"]
+    # a deliberate mismatch is allowed when asked for, and then the model is called
+    log = _build(tmp_path, contrast="utility_high_vs_bare", utilities=str(other), allow_model_mismatch=True)
+    assert log.status == "success" and log.stats.model_usage
+    # and the model's own file passes the check
+    own = planted_utilities_file(tmp_path / "own.json", model="simulated/writer")
+    assert _build(tmp_path, contrast="utility_high_vs_bare", utilities=str(own)).status == "success"
 
 
 def test_model_names_accepted_for_the_utilities_file(tmp_path: Path) -> None:
