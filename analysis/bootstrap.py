@@ -43,6 +43,8 @@ MIN_LEVELS = 5  # fewer levels than this on a resampled factor: the interval is 
 # Below this many levels an interval is shown but called approximate: in bench/bootstrap_coverage.py
 # the crossed interval covered 94% with 8 levels of a dominant factor, 91% with 5, 87% with 3.
 ROUGH_LEVELS = 8
+# The cell bootstrap's coverage with model and task effects in bench/bootstrap_coverage.py (docs/statistics.md).
+CELL_COVERAGE = "66-78%"
 _CHUNK = 1_000_000  # resampled cell instances per chunk (bounds memory to ~100 MB)
 
 
@@ -123,7 +125,10 @@ def _interval(
         win = np.nanpercentile(boot_rates, q) if np.isfinite(boot_rates).any() else np.array([np.nan, np.nan])
         net = np.nanpercentile(boot_nets, q) if np.isfinite(boot_nets).any() else np.array([np.nan, np.nan])
     note = ""
-    if few:
+    if not levels:
+        note = ("not reliable: a single cell, no model or task to resample (nothing to generalise over); read the "
+                "per-cell interval instead")
+    elif few:
         listed = ", ".join(f"{n} {name} level(s)" for name, n in few.items())
         note = (
             f"not reliable: only {listed}; a resampling interval over a factor needs about {min_levels} or more "

@@ -363,20 +363,32 @@ def win_rates(
 
 
 def pooled_win_rate(
-    pairs: pd.DataFrame, comparison: Sequence[str] = DEFAULT_COMPARISON, alpha: float = 0.05
+    pairs: pd.DataFrame,
+    comparison: Sequence[str] = DEFAULT_COMPARISON,
+    alpha: float = 0.05,
+    alternative: str | Mapping[Any, str] = "two-sided",
 ) -> pd.DataFrame:
     """All pairs of a comparison pooled: counts, win rate, exact p-value, Clopper-Pearson CI.
 
     Pooling weights cells by their number of decisive pairs; the equal-cell mean in
-    `aggregate_win_rates` weights every cell the same. Columns: `comparison`, the counts,
-    `tie_share`, `pooled_win_rate`, `pooled_p_value` (two-sided), `pooled_ci_low`,
-    `pooled_ci_high` (Clopper-Pearson), `pooled_wilson_low`, `pooled_wilson_high`.
+    `aggregate_win_rates` weights every cell the same. The pooled test and intervals treat
+    every pair as independent, so they speak for the pairs judged, not for models and
+    tasks in general (that is the crossed bootstrap's job). Columns: `comparison`, the
+    counts, `tie_share`, `pooled_win_rate`, `pooled_alternative` and `pooled_p_value` (the
+    exact test under `alternative`, one value or one per comparison as in `win_rates`),
+    `pooled_ci_low`, `pooled_ci_high` (Clopper-Pearson), `pooled_wilson_low`,
+    `pooled_wilson_high`.
     """
-    table = winner_counts(pairs, list(comparison))
+    comparison = list(comparison)
+    table = winner_counts(pairs, comparison)
     n = table["n"].to_numpy()
     table["tie_share"] = table["n_tie"] / table["n_total"].where(table["n_total"] > 0)
     table["pooled_win_rate"] = table["n_a"] / table["n"].where(table["n"] > 0)
-    table["pooled_p_value"] = [binomial_pvalue(k, m_) if m_ > 0 else np.nan for k, m_ in zip(table["n_a"], n)]
+    table["pooled_alternative"] = _alternatives(table, comparison, alternative)
+    table["pooled_p_value"] = [
+        binomial_pvalue(k, m_, 0.5, alt) if m_ > 0 else np.nan
+        for k, m_, alt in zip(table["n_a"], n, table["pooled_alternative"])
+    ]
     table["pooled_ci_low"], table["pooled_ci_high"] = clopper_pearson(table["n_a"], n, 1 - alpha)
     table["pooled_wilson_low"], table["pooled_wilson_high"] = wilson(table["n_a"], n, 1 - alpha)
     return table
@@ -392,6 +404,7 @@ def aggregate_win_rates(
     method: str = "auto",
     factors: Sequence[str] | None = None,
     min_levels: int = MIN_LEVELS,
+    alternative: str | Mapping[Any, str] = "two-sided",
 ) -> pd.DataFrame:
     """Equal-cell mean win rate (and net score) per comparison with a bootstrap CI.
 
@@ -411,12 +424,14 @@ def aggregate_win_rates(
     `boot_ci_high`, `equal_cell_net_score`, `net_boot_ci_low`, `net_boot_ci_high`,
     `boot_method`, `boot_resampled`, `boot_levels`, `boot_fewest_levels` (levels of the
     least-resampled factor), `boot_reliable`, `boot_note`, then the columns of
-    `pooled_win_rate`.
+    `pooled_win_rate` (its test under `alternative`).
     """
     if n_boot < 100:
         raise FrameError(f"n_boot must be at least 100 for a percentile interval; got {n_boot}.")
     if method not in BOOTSTRAP_METHODS:
         raise FrameError(f"bootstrap method {method!r} is not one of {BOOTSTRAP_METHODS}.")
+    if int(seed) < 0:
+        raise FrameError(f"seed must be a whole number >= 0; got {seed}.")
     comparison, cell = list(comparison), list(cell)
     factors = list(factors) if factors is not None else cell
     stray = [f for f in factors if f not in cell]
@@ -424,7 +439,7 @@ def aggregate_win_rates(
         raise FrameError(f"bootstrap factor(s) {stray} must be cell columns ({cell}).")
     cells = winner_counts(pairs, comparison + cell)
     cells = cells[cells["n"] > 0].reset_index(drop=True)
-    pooled = pooled_win_rate(pairs, comparison, alpha)
+    pooled = pooled_win_rate(pairs, comparison, alpha, alternative)
     all_counts = cells[["n_a", "n_b", "n_tie"]].to_numpy(dtype=np.int64)
     all_codes = np.column_stack([pd.factorize(cells[f].astype(str), sort=True)[0] for f in factors])
     rows = []

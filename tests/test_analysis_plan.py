@@ -118,6 +118,14 @@ def test_the_report_follows_the_plan_and_says_so(table: Path, tmp_path: Path) ->
     assert comparison.loc["models", "differs"] and comparison.loc["contrasts", "differs"]
     cautions = text.split("## What the data cannot support")[1].split("\n## ")[0]
     assert "Planned model(s) with no judged pair: m6." in cautions
+    # m6's five planned cells per planned contrast are rows that say why they are empty, apart from small cells
+    empty = win[win["n_total"] == 0]
+    assert len(empty) == 10 and set(empty["model"]) == {"m6"}
+    assert (empty["conclusion"] == "no judged pair: a planned cell, counted in m and in Holm").all()
+    assert "10 planned cell(s) have no judged pair (never run, or every pair excluded)" in cautions
+    assert "fewer than 10 decisive pairs" not in cautions  # 30 pairs per run cell; the empty ones are not "small"
+    finding = next(line for line in text.splitlines() if line.startswith("- **exhort_vs_neutral**"))
+    assert "(one-sided exact tests, Holm over m = 35; neutral better than exhort was not tested)" in finding
     assert "Contrast(s) not in the plan, so exploratory: amount_high_vs_amount_low." in cautions
     assert "departs from the plan" not in cautions
     finding = next(line for line in text.splitlines() if line.startswith("- **amount_high_vs_amount_low**"))

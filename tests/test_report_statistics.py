@@ -45,6 +45,7 @@ def test_defaults_say_which_bootstrap_and_withhold_an_interval_over_two_levels(l
     assert "95% CI not reliable" in text and "1.000–1.000" not in text
     assert (table["alternative"] == "two-sided").all() and (table["family"] == "testable").all()
     assert "per-cell interval clopper-pearson; tests two-sided; Holm family testable; aggregate bootstrap auto" in text
+    assert "is the cell bootstrap although models and tasks both vary" not in text
     net = pd.read_csv(tmp_path / "default" / "tables" / "net_scores.csv")
     assert (net["net_ci_method"] == "bootstrap").all()
     assert ((net["net_ci_low"] >= -1) & (net["net_ci_high"] <= 1)).all()
@@ -66,9 +67,20 @@ def test_published_conventions_as_flags(logs: Path, tmp_path: Path) -> None:
     assert "fw_wilson_low" in section and "fw_ci_low" not in section  # the chosen interval is shown
     assert "One-sided test: the hypothesis is *exhort better than neutral*" in section
     assert "exhort better than neutral (one-sided, Holm p" in section
+    finding = next(line for line in text.splitlines() if line.startswith("- **exhort_vs_neutral**"))
+    assert "(one-sided exact tests, Holm over m = 4; neutral better than exhort was not tested)" in finding
+    assert "neutral better than exhort in" not in finding
     row = aggregate.set_index("contrast").loc["exhort_vs_neutral"]
     assert row.boot_method == "cell" and row.boot_reliable  # 4 cells, min-levels lowered to 2
     assert "bootstrap (500 replicates, seed 3; method `cell`)" in text
+    # the cell bootstrap was chosen although models and tasks both vary: the report says what it cannot claim
+    cautions = text.split("## What the data cannot support")[1].split("\n## ")[0]
+    assert ("The aggregate interval of exhort_vs_neutral is the cell bootstrap although models and tasks both vary "
+            "(2 models x 2 tasks): it treats the 4 cells as independent") in cautions
+    assert "amount_high_vs_amount_low is the cell bootstrap" not in cautions  # one model, one task
+    # the pooled test follows the contrast's sidedness
+    assert row.pooled_alternative == "greater"
+    assert row.pooled_p_value == pytest.approx(stats.binomtest(int(row.n_a), int(row.n_a + row.n_b), 0.5, "greater").pvalue)
     net = pd.read_csv(tmp_path / "published" / "tables" / "net_scores.csv")
     assert (net["net_ci_method"] == "t").all()
     # the seed is honoured: same seed, same interval; another seed, another
@@ -87,6 +99,9 @@ def test_published_conventions_as_flags(logs: Path, tmp_path: Path) -> None:
         (["--bootstrap", "two-way"], "invalid choice: 'two-way'"),
         (["--bootstrap-replicates", "50"], "50 bootstrap replicates: use at least 100"),
         (["--min-levels", "1"], "min_levels=1"),
+        (["--seed", "-1"], "seed=-1: the bootstrap seed must be a whole number >= 0"),
+        (["--one-sided", "exhort_vs_nuetral"], "--one-sided names contrast(s) not in the data: exhort_vs_nuetral; "
+         "the data hold amount_high_vs_amount_low, exhort_vs_neutral"),
     ],
 )
 def test_bad_convention_flags_are_named(logs: Path, tmp_path: Path, capsys: pytest.CaptureFixture, flags, message) -> None:

@@ -118,6 +118,10 @@ def test_few_levels_or_a_degenerate_interval_is_withheld_with_the_reason() -> No
     rng = np.random.default_rng(3)
     row = aggregate_win_rates(crossed_pairs(rng, 7, 4).assign(contrast="c"), n_boot=200).iloc[0]
     assert row.boot_method == "crossed" and not row.boot_reliable and "only 4 task level(s)" in row.boot_note
+    # one cell: the crossed bootstrap has no model or task to resample, only pairs
+    one_cell = crossed_pairs(rng, 1, 1, pairs=60).assign(contrast="c")
+    row = aggregate_win_rates(one_cell, n_boot=200, method="crossed").iloc[0]
+    assert not row.boot_reliable and np.isnan(row.boot_ci_low) and "a single cell" in row.boot_note
     # ... unless the caller lowers the threshold explicitly
     row = aggregate_win_rates(crossed_pairs(rng, 7, 4).assign(contrast="c"), n_boot=200, min_levels=4).iloc[0]
     assert row.boot_reliable and row.boot_ci_low < row.equal_cell_win_rate < row.boot_ci_high
@@ -157,6 +161,12 @@ def test_wilson_intervals_per_cell_family_wise_and_pooled_match_the_score_formul
             wilson_formula(k, n, 1 - 0.05 / 3), abs=1e-12)
     pooled = pooled_win_rate(pairs).iloc[0]
     assert (pooled.pooled_wilson_low, pooled.pooled_wilson_high) == pytest.approx(wilson_formula(25, 32, 0.95), abs=1e-12)
+    # the pooled exact test under a one-sided alternative, per comparison
+    both = pd.concat([pairs, pairs.assign(contrast="d")])
+    sided = pooled_win_rate(both, alternative={"c": "greater"}).set_index("contrast")
+    assert sided.loc["c", "pooled_alternative"] == "greater" and sided.loc["d", "pooled_alternative"] == "two-sided"
+    assert sided.loc["c", "pooled_p_value"] == pytest.approx(stats.binomtest(25, 32, 0.5, "greater").pvalue, rel=1e-12)
+    assert sided.loc["d", "pooled_p_value"] == pytest.approx(stats.binomtest(25, 32, 0.5).pvalue, rel=1e-12)
     # at 9 of 9 Wilson's lower bound is above Clopper-Pearson's (CP is the more conservative)
     assert table.loc["m2", "wilson_low"] > table.loc["m2", "ci95_low"]
 

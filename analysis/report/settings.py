@@ -6,7 +6,9 @@ reader sees the exclusions, margin, alpha, power target and bootstrap that produ
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 from utility_gap.analysis.analysis_plan import AnalysisPlan
@@ -67,6 +69,18 @@ class ReportSettings:
     def sided(self, contrast: str) -> str:
         return self.alternative.get(contrast, "two-sided")
 
+    def check_contrasts(self, contrasts: Collection[str]) -> None:
+        """A one-sided contrast must be in the data or in the plan: a misspelt name would
+        otherwise leave the intended contrast two-sided without a word."""
+        known = set(contrasts) | set(self.plan.contrast_names if self.plan is not None else ())
+        stray = sorted({c for c, _ in self.alternatives} - known)
+        if stray and contrasts:
+            raise ReportError(
+                f"--one-sided names contrast(s) not in the data: {', '.join(stray)}; the data hold "
+                f"{', '.join(sorted(set(contrasts)))}. Check the spelling (a contrast the analysis plan lists may be "
+                "absent from the data)."
+            )
+
     def __post_init__(self) -> None:
         unknown = [f for f in self.exclude_flags if f not in FLAGS]
         if unknown:
@@ -91,6 +105,8 @@ class ReportSettings:
             raise ReportError(
                 f"Unknown length covariate(s) {', '.join(unknown)}; choose text features from {', '.join(FEATURES)}."
             )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, Integral) or self.seed < 0:
+            raise ReportError(f"seed={self.seed!r}: the bootstrap seed must be a whole number >= 0 (e.g. --seed 0).")
         if self.n_boot < 100:
             raise ReportError(f"{self.n_boot} bootstrap replicates: use at least 100 (2000 is the default).")
         if self.min_levels < 2:

@@ -29,10 +29,16 @@ def data_cautions_section(doc: ReportDocument, ctx: ReportContext) -> None:
         return
     if (kept["winner"] == "tie").all():
         doc.cautions.append("Every analysed pair is a tie: the panel never separated the two sides.")
-    small = table[(table["n"] < MIN_DECISIVE) & ~table["significant_holm"].astype(bool)]
+    empty = table[table["n_total"] == 0] if "n_total" in table.columns else table.iloc[:0]
+    if len(empty):
+        doc.cautions.append(
+            f"{len(empty)} planned cell(s) have no judged pair (never run, or every pair excluded): they are listed "
+            "and count in m and in Holm (the planned family), but say nothing themselves."
+        )
+    small = table[(table["n"] < MIN_DECISIVE) & ~table["significant_holm"].astype(bool)].drop(empty.index)
     if len(small):
         doc.cautions.append(
-            f"{len(small)} of {len(table)} cells have fewer than {MIN_DECISIVE} decisive pairs and no significant "
+            f"{len(small)} of {len(table) - len(empty)} cells have fewer than {MIN_DECISIVE} decisive pairs and no significant "
             "difference; they support no conclusion either way."
         )
     small_significant = table[(table["n"] < MIN_DECISIVE) & table["significant_holm"].astype(bool)]
@@ -70,11 +76,20 @@ def findings(ctx: ReportContext) -> list[str]:
                         f"{row['boot_method']} bootstrap over {row['boot_resampled']}")
         else:
             interval = f"{level} CI {row['boot_note'] or 'not available'}"
-        test = "one-sided" if settings.sided(contrast) != "two-sided" else "two-sided"
+        holm = f"Holm over m = {_family_size(cells)}"
+        sided = settings.sided(contrast)
+        if sided == "greater":
+            tests = (f"{a} significantly better than {b} in {len(better)} (one-sided exact tests, {holm}; {b} better "
+                     f"than {a} was not tested)")
+        elif sided == "less":
+            tests = (f"{b} significantly better than {a} in {len(worse)} (one-sided exact tests, {holm}; {a} better "
+                     f"than {b} was not tested)")
+        else:
+            tests = (f"{a} significantly better than {b} in {len(better)}, {b} better than {a} in {len(worse)} "
+                     f"(two-sided exact tests, {holm})")
         lines.append(
             f"- **{contrast}**: equal-cell win rate of {a} {fmt(row['equal_cell_win_rate'])} ({interval}) over "
-            f"{int(row['n_cells'])} cell(s); {a} significantly better than {b} in {len(better)}, {b} better than "
-            f"{a} in {len(worse)} ({test} exact tests, Holm over m = {_family_size(cells)}), equivalent to 0.5 "
+            f"{int(row['n_cells'])} cell(s); {tests}, equivalent to 0.5 "
             f"within ±{settings.margin_for(contrast)} in {len(equivalent)} of {len(cells)} cell(s)."
             + length_control_finding(ctx, contrast)
             + (" *Not in the analysis plan: exploratory.*" if _unplanned(settings, contrast) else "")

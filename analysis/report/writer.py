@@ -185,6 +185,7 @@ def _write(
     duplicates: DuplicateResolution | None = None,
 ) -> Path:
     """Build the report of `frames` in a staging folder and swap it in (log_dir: the source shown)."""
+    settings.check_contrasts(set(frames.pairs["contrast"]))
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
