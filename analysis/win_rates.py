@@ -26,6 +26,7 @@ take a frame and return a new frame or dataclass.
 from __future__ import annotations
 
 import gc
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -446,7 +447,7 @@ def aggregate_win_rates(
     cell_family = pd.Series(_family_keys(cells, comparison))
     positions = {k: v.to_numpy() for k, v in cell_family.groupby(cell_family).groups.items()}
     keys = pooled[comparison].itertuples(index=False, name=None) if comparison else [()]
-    for index, (key, family_key) in enumerate(zip(keys, _family_keys(pooled, comparison))):
+    for key, family_key in zip(keys, _family_keys(pooled, comparison)):
         at = positions.get(family_key, np.array([], dtype=int))
         row: dict[str, Any] = dict(zip(comparison, key))
         row["n_cells"] = len(at)
@@ -461,9 +462,9 @@ def aggregate_win_rates(
         totals = counts.sum(axis=1)
         row["equal_cell_win_rate"] = (counts[:, 0] / (counts[:, 0] + counts[:, 1])).mean()
         row["equal_cell_net_score"] = ((counts[:, 0] - counts[:, 1]) / totals).mean()
-        # one generator per comparison, from (seed, position): a comparison's interval does not
-        # depend on the random numbers the comparisons before it used
-        rng = np.random.default_rng([seed, index])
+        # one generator per comparison, from (seed, the comparison's name): a comparison's
+        # interval does not depend on which other comparisons are in the frame
+        rng = np.random.default_rng([seed, zlib.crc32(str(family_key).encode("utf-8"))])
         codes = np.column_stack([np.unique(all_codes[at, j], return_inverse=True)[1] for j in range(len(factors))])
         levels = {f: int(codes[:, j].max()) + 1 for j, f in enumerate(factors)}
         chosen = choose_method(method, levels)

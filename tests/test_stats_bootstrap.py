@@ -133,6 +133,9 @@ def test_bootstrap_is_seeded_and_bad_options_are_named() -> None:
     first = aggregate_win_rates(pairs, n_boot=300, seed=3)
     assert first.equals(aggregate_win_rates(pairs, n_boot=300, seed=3))
     assert not first.equals(aggregate_win_rates(pairs, n_boot=300, seed=4))
+    # a comparison's interval does not depend on the other comparisons in the frame
+    with_another = aggregate_win_rates(pd.concat([pairs.assign(contrast="a_first"), pairs]), n_boot=300, seed=3)
+    assert with_another.set_index("contrast").loc["c", "boot_ci_low"] == first.iloc[0].boot_ci_low
     with pytest.raises(FrameError, match="bootstrap method 'two-way'"):
         aggregate_win_rates(pairs, method="two-way")
     with pytest.raises(FrameError, match="must be cell columns"):
