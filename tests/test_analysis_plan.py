@@ -165,6 +165,22 @@ def test_a_plan_works_on_a_log_directory_too(tmp_path: Path) -> None:
     assert "exhort better than neutral (one-sided, Holm p" in text
 
 
+def test_the_schema_in_the_docs_is_a_valid_plan() -> None:
+    """The YAML block under "Schema" in docs/analysis.md parses, with the defaults it claims."""
+    import re
+
+    import yaml
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "analysis.md").read_text()
+    block = re.search(r"Schema \(every key optional.*?```yaml\n(.*?)```", docs, re.S)
+    assert block, "docs/analysis.md shows the plan schema"
+    plan = parse_plan(yaml.safe_load(block.group(1)))
+    assert (plan.alpha, plan.margin, plan.power, plan.interval, plan.family) == (0.05, 0.05, 0.8, "clopper-pearson", "testable")
+    assert (plan.n_boot, plan.seed, plan.min_levels, plan.net_ci) == (2000, 0, 5, "bootstrap")
+    assert [(c.name, c.sided, c.margin) for c in plan.contrasts] == [
+        ("exhort_vs_neutral", "greater", None), ("utility_high_vs_utility_low", "two-sided", 0.03)]
+
+
 def test_parse_plan_accepts_a_dict_without_a_file() -> None:
     plan = parse_plan({"contrasts": {"exhort_vs_neutral": None}, "margin": 0.1})
     assert plan.path is None and plan.contrasts[0].sided == "two-sided" and plan.margin == 0.1

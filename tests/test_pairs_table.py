@@ -116,6 +116,17 @@ def test_the_documented_example_runs_and_the_docs_quote_its_output(tmp_path: Pat
     assert "crossed bootstrap over model, task, pairs" in finding
     assert "The aggregate interval of exhort_vs_neutral resamples few levels (model=6, task=5)" in text
     assert "Judged pairs with a verdict: 232; unresolved (no verdict, counted and left out of every table): 8" in text
+    # the example plan, as docs/analysis.md describes it
+    plan = REPO / "docs" / "examples" / "analysis_plan.yaml"
+    assert "--plan docs/examples/analysis_plan.yaml" in docs
+    assert main([*argv[:-2], "--plan", str(plan), "--no-text-features", "--out", str(tmp_path / "planned")]) == 0
+    text = (tmp_path / "planned" / "report.md").read_text()
+    assert "The analysis follows the plan: no setting differs and the data hold what was planned" in text
+    finding = next(line for line in text.splitlines() if line.startswith("- **exhort_vs_neutral**"))
+    quoted = "(one-sided exact tests, Holm over m = 30; neutral better than exhort was not tested)"
+    assert quoted in finding and quoted in docs
+    win = pd.read_csv(tmp_path / "planned" / "tables" / "win_rates.csv")
+    assert (win["alternative"] == "greater").all() and (win["family"] == "planned").all() and len(win) == 30
 
 
 def test_the_example_table_is_made_by_its_script(tmp_path: Path) -> None:
