@@ -164,6 +164,8 @@ def test_wilson_intervals_per_cell_family_wise_and_pooled_match_the_score_formul
             wilson_formula(k, n, 1 - 0.05 / 3), abs=1e-12)
     pooled = pooled_win_rate(pairs).iloc[0]
     assert (pooled.pooled_wilson_low, pooled.pooled_wilson_high) == pytest.approx(wilson_formula(25, 32, 0.95), abs=1e-12)
+    exact = stats.binomtest(25, 32).proportion_ci(0.95, method="exact")  # and the pooled Clopper-Pearson
+    assert (pooled.pooled_ci_low, pooled.pooled_ci_high) == pytest.approx((exact.low, exact.high), rel=1e-7)
     # the pooled exact test under a one-sided alternative, per comparison
     both = pd.concat([pairs, pairs.assign(contrast="d")])
     sided = pooled_win_rate(both, alternative={"c": "greater"}).set_index("contrast")

@@ -45,6 +45,9 @@ def test_cohens_h_is_the_arcsine_difference():
     pairs = pd.DataFrame({"model": "m", "task": "t", "contrast": "c", "winner": ["a"] * 30 + ["b"] * 10})
     row = add_cohens_h(win_rates(pairs)).iloc[0]
     assert row.h_ci_low < row.cohens_h < row.h_ci_high
+    # the interval is the arcsine transform of the exact (Clopper-Pearson) interval, computed by scipy here
+    exact = stats.binomtest(30, 40).proportion_ci(0.95, method="exact")
+    assert (row.h_ci_low, row.h_ci_high) == pytest.approx(tuple(cohens_h(np.array([exact.low, exact.high]))), rel=1e-7)
     assert row.cohens_h == pytest.approx(cohens_h(0.75))
 
 
