@@ -7,9 +7,9 @@ a win rate of 0.5 + margin and the minimum detectable effect (MDE) at 80% power.
 
 Methods (and which library does the work):
 - Detection power is computed **exactly** for the test the statistics actually run, the
-  two-sided exact binomial test against 0.5 (`scipy.stats.binomtest`): find its
-  rejection region for n decisive pairs, then sum `scipy.stats.binom` probabilities
-  under the alternative. The **normal approximation** on Cohen's h scale
+  exact binomial test against 0.5 (`scipy.stats.binomtest`), two-sided or, for a cell
+  tested one-sided, one-sided in that direction: find its rejection region for n
+  decisive pairs, then sum `scipy.stats.binom` probabilities under the alternative. The **normal approximation** on Cohen's h scale
   (`statsmodels.stats.power.NormalIndPower` with `ratio=0`, i.e. one sample, and
   `proportion_effectsize`) is reported beside it and used to start searches. The exact
   power of a discrete test is a saw-tooth in n; the planner reports the smallest n
@@ -45,14 +45,30 @@ def _check_alpha(alpha: float) -> None:
         raise FrameError(f"alpha must be in (0, 1); got {alpha}.")
 
 
+ALTERNATIVES = ("two-sided", "greater", "less")
+
+
 @lru_cache(maxsize=100_000)
-def exact_rejection_bounds(n: int, alpha: float = 0.05) -> tuple[int, int]:
-    """(k_low, k_high): the exact two-sided binomial test of p = 0.5 with n trials
-    rejects at level alpha iff k <= k_low or k >= k_high (k_high = n + 1: never)."""
+def exact_rejection_bounds(n: int, alpha: float = 0.05, alternative: str = "two-sided") -> tuple[int, int]:
+    """(k_low, k_high): the exact binomial test of p = 0.5 with n trials rejects at level
+    alpha iff k <= k_low or k >= k_high (k_low = -1 / k_high = n + 1: never on that side).
+
+    `alternative` is the test's: "two-sided", "greater" (only large k rejects) or "less"."""
     _check_alpha(alpha)
+    if alternative not in ALTERNATIVES:
+        raise FrameError(f"alternative {alternative!r} is not one of {ALTERNATIVES}.")
     n = int(n)
     if n <= 0:
         return -1, n + 1
+    if alternative != "two-sided":
+        # smallest k whose one-sided exact p-value P(X >= k) is <= alpha, checked with the test itself
+        k = min(max(int(binom.isf(alpha, n, _NULL)) + 1, 0), n + 1)
+        while k > 0 and binomial_pvalue(k - 1, n, _NULL, "greater") <= alpha:
+            k -= 1
+        while k <= n and binomial_pvalue(k, n, _NULL, "greater") > alpha:
+            k += 1
+        # symmetric at p = 0.5: "less" rejects at k <= n - k_high
+        return (-1, k) if alternative == "greater" else (n - k, n + 1)
     half = n / 2
     k = int(binom.isf(alpha / 2, n, _NULL)) + 1  # smallest k with P(X >= k) <= alpha / 2
     k = min(max(k, math.ceil(half)), n + 1)
@@ -63,9 +79,9 @@ def exact_rejection_bounds(n: int, alpha: float = 0.05) -> tuple[int, int]:
     return n - k, k
 
 
-def exact_power(n: int, win_rate: float, alpha: float = 0.05) -> float:
-    """Power of the two-sided exact binomial test vs 0.5 with n decisive pairs."""
-    k_low, k_high = exact_rejection_bounds(n, alpha)
+def exact_power(n: int, win_rate: float, alpha: float = 0.05, alternative: str = "two-sided") -> float:
+    """Power of the exact binomial test vs 0.5 (two-sided, or one-sided) with n decisive pairs."""
+    k_low, k_high = exact_rejection_bounds(n, alpha, alternative)
     return float(binom.sf(k_high - 1, n, win_rate) + binom.cdf(k_low, n, win_rate))
 
 
@@ -116,12 +132,16 @@ def mde_normal(n: float, alpha: float = 0.05, power: float = 0.8) -> float:
 
 
 @lru_cache(maxsize=100_000)
-def mde_exact(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Minimum detectable |win rate - 0.5| at this n for the exact test (NaN if none)."""
-    if n <= 0 or exact_power(n, 1.0, alpha) < power:
+def mde_exact(n: int, alpha: float = 0.05, power: float = 0.8, alternative: str = "two-sided") -> float:
+    """Minimum detectable |win rate - 0.5| at this n for the exact test (NaN if none).
+
+    One-sided, the distance is in the tested direction ("less": a win rate of 0.5 - d)."""
+    sign = -1.0 if alternative == "less" else 1.0
+    if n <= 0 or exact_power(n, _NULL + sign * 0.5, alpha, alternative) < power:
         return float("nan")
-    # exact power is continuous and increasing in the win rate above 0.5
-    return float(brentq(lambda d: exact_power(n, _NULL + d, alpha) - power, 1e-9, 0.5 - 1e-12, xtol=1e-7))
+    # exact power is continuous and increasing in the distance from 0.5 in the tested direction
+    return float(brentq(lambda d: exact_power(n, _NULL + sign * d, alpha, alternative) - power,
+                        1e-9, 0.5 - 1e-12, xtol=1e-7))
 
 
 @dataclass(frozen=True)
@@ -207,7 +227,11 @@ def equivalence_table(
     (tost_p < alpha), `equivalent_fw` (tost_p < alpha / m), `power_at_margin` (exact
     power of the per-test detection test against 0.5 + margin), `power_at_margin_fw`
     (the same at alpha / m), `mde` (exact MDE at `power`, per test), `mde_fw` (at
-    alpha / m), `mde_normal` (normal approximation, per test).
+    alpha / m), `mde_normal` (normal approximation, per test, two-sided).
+
+    Power and MDE are for the detection test the cell ran: its `alternative` column when
+    the table has one (one-sided "greater": power against 0.5 + margin; "less": against
+    0.5 - margin), else two-sided.
 
     A table without `m` (e.g. `aggregate_win_rates`' output, whose counts are the pooled
     counts of each comparison) is treated as m = 1: per comparison, the pooled TOST,
@@ -216,19 +240,21 @@ def equivalence_table(
     require_columns(win_rate_table, ["n_a", "n_b", "n"], "win-rate table")
     out = win_rate_table.copy()
     family_sizes = out["m"] if "m" in out.columns else pd.Series(1, index=out.index)
+    sides = out["alternative"] if "alternative" in out.columns else pd.Series("two-sided", index=out.index)
     rows = []
-    for n_a, n_b, n, m in zip(out["n_a"], out["n_b"], out["n"], family_sizes):
+    for n_a, n_b, n, m, side in zip(out["n_a"], out["n_b"], out["n"], family_sizes, sides):
         m = max(int(m), 1)
         t = tost_win_rate(n_a, n_b, margin, alpha)
+        at_margin = _NULL - margin if side == "less" else _NULL + margin
         rows.append({
             "margin": margin,
             "tost_p": t.p_value,
             "equivalent": t.equivalent,
             "equivalent_fw": bool(t.p_value < alpha / m) if n > 0 else False,
-            "power_at_margin": exact_power(int(n), _NULL + margin, alpha) if n > 0 else np.nan,
-            "power_at_margin_fw": exact_power(int(n), _NULL + margin, alpha / m) if n > 0 else np.nan,
-            "mde": mde_exact(int(n), alpha, power),
-            "mde_fw": mde_exact(int(n), alpha / m, power),
+            "power_at_margin": exact_power(int(n), at_margin, alpha, side) if n > 0 else np.nan,
+            "power_at_margin_fw": exact_power(int(n), at_margin, alpha / m, side) if n > 0 else np.nan,
+            "mde": mde_exact(int(n), alpha, power, side),
+            "mde_fw": mde_exact(int(n), alpha / m, power, side),
             "mde_normal": mde_normal(int(n), alpha, power),
         })
     added = pd.DataFrame(rows, index=out.index)

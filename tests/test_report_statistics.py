@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 from synthetic_logs import SyntheticRun, write_synthetic_logs
 
+from utility_gap.analysis.equivalence_power import exact_power, mde_exact
 from utility_gap.pipeline.cli import main
 
 
@@ -61,6 +62,9 @@ def test_published_conventions_as_flags(logs: Path, tmp_path: Path) -> None:
     assert (exhort["alternative"] == "greater").all()
     for _, row in exhort.iterrows():
         assert row.p_value == pytest.approx(stats.binomtest(int(row.n_a), int(row.n), 0.5, "greater").pvalue)
+        # power and MDE are the one-sided test's, not the two-sided one's
+        assert row.mde_fw == pytest.approx(mde_exact(int(row.n), 0.05 / row.m, 0.8, "greater"), nan_ok=True)
+        assert row.power_at_margin == pytest.approx(exact_power(int(row.n), 0.55, 0.05, "greater"))
     assert (table.loc[table["contrast"] == "amount_high_vs_amount_low", "alternative"] == "two-sided").all()
     assert (table["family"] == "planned").all()
     section = text.split("### exhort_vs_neutral")[1].split("###")[0]

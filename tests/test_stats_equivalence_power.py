@@ -32,6 +32,30 @@ def test_rejection_region_and_power_match_brute_force_binomtest(n):
         assert exact_power(n, p) == pytest.approx(binom.pmf(ks, n, p)[rejected].sum(), abs=1e-12)
 
 
+@pytest.mark.parametrize("n", [5, 17, 60, 201])
+@pytest.mark.parametrize("alternative", ["greater", "less"])
+def test_one_sided_rejection_region_power_and_mde_match_brute_force_binomtest(n, alternative):
+    ks = np.arange(n + 1)
+    rejected = np.array([binomtest(int(k), n, 0.5, alternative=alternative).pvalue <= 0.05 for k in ks])
+    k_low, k_high = exact_rejection_bounds(n, 0.05, alternative)
+    np.testing.assert_array_equal(rejected, (ks <= k_low) | (ks >= k_high))
+    for p in (0.3, 0.5, 0.6, 0.7):
+        assert exact_power(n, p, 0.05, alternative) == pytest.approx(binom.pmf(ks, n, p)[rejected].sum(), abs=1e-12)
+    d = mde_exact(n, 0.05, 0.8, alternative)
+    toward = 0.5 + d if alternative == "greater" else 0.5 - d
+    assert binom.pmf(ks, n, toward)[rejected].sum() == pytest.approx(0.8, abs=1e-4)
+    # a one-sided test detects an effect no larger in its direction (smaller unless both tests reject at the same
+    # k, as at n = 17), and with 5 pairs only it detects any (5 of 5: one-sided p 0.031, two-sided 0.062)
+    two_sided = mde_exact(n)
+    assert d <= two_sided + 1e-6 if n > 5 else np.isnan(two_sided)
+    if n >= 60:
+        assert d < two_sided - 0.005
+    # the report's table uses each cell's own alternative
+    table = equivalence_table(pd.DataFrame({"n_a": [n // 2], "n_b": [n - n // 2], "n": [n], "m": [1],
+                                            "alternative": [alternative]}), margin=0.1)
+    assert table.loc[0, "mde"] == pytest.approx(d, nan_ok=True)
+
+
 def test_normal_sample_size_is_the_arcsine_formula():
     h = 2 * np.arcsin(np.sqrt(0.55)) - 2 * np.arcsin(np.sqrt(0.5))
     expected = ((norm.ppf(0.975) + norm.ppf(0.8)) / h) ** 2

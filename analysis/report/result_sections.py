@@ -59,7 +59,8 @@ def win_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
         f"{_interval_name(settings)} interval at 1 - alpha/m (m = {_family_words(settings)}; the CSV has "
         "both Clopper-Pearson and Wilson intervals). `equivalent_fw`: the TOST against "
         f"±{_margins(settings)} rejects at alpha/m. `mde_fw`: the smallest win-rate difference from 0.5 the "
-        f"cell could detect with {settings.power:.0%} power. A significant result names the side it favours.",
+        f"cell's test could detect with {settings.power:.0%} power (a one-sided test: in its direction). A "
+        "significant result names the side it favours.",
     )
     table = win_rates(
         pairs, alpha=settings.alpha, alternative=settings.alternative, family=settings.family,
