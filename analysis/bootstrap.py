@@ -41,7 +41,7 @@ import numpy as np
 BOOTSTRAP_METHODS = ("auto", "crossed", "cell")
 MIN_LEVELS = 5  # fewer levels than this on a resampled factor: the interval is not reliable
 # Below this many levels an interval is shown but called approximate: in bench/bootstrap_coverage.py
-# the crossed interval covered 94% with 8 levels of a dominant factor, 91% with 5, 87% with 3.
+# the crossed interval covered 94% with 8 levels of a dominant factor, 92% with 5, 87% with 3.
 ROUGH_LEVELS = 8
 # The cell bootstrap's coverage with model and task effects in bench/bootstrap_coverage.py (docs/statistics.md).
 CELL_COVERAGE = "66-78%"

@@ -149,7 +149,7 @@ def aggregates_section(doc: ReportDocument, ctx: ReportContext) -> None:
         doc.cautions.append(
             f"The aggregate interval of {row['contrast']} resamples few levels ({row['boot_levels']}): a percentile "
             f"interval over fewer than {ROUGH_LEVELS} levels under-covers when that factor's effects dominate (in "
-            "planted checks about 91% at 5 levels for a nominal 95%); read it as approximate."
+            "planted checks about 92% at 5 levels for a nominal 95%); read it as approximate."
         )
     for caution in cell_bootstrap_cautions(table, pairs):
         doc.cautions.append(caution)
