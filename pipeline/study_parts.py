@@ -63,7 +63,7 @@ from utility_gap.pipeline.study_lock import LOCK_FILE, StudyFolderBusy, lock_for
 if TYPE_CHECKING:
     from utility_gap.pipeline.run import RunConfig
 
-FOLDER_WAIT_SECONDS = 10.0  # how long a run waits for another run's brief hold of the folder lock
+FOLDER_WAIT_SECONDS = 30.0  # how long a run waits for another run's brief hold of the folder lock
 _POLL_SECONDS = 0.1
 
 

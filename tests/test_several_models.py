@@ -58,7 +58,7 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("several_models")
     (root / "tiny.jsonl").write_text(TINY_OUTCOMES)
     together = _cli(root, "run", "--model", STRONG, "--model", NULL, *PLANTED, *STUDY, "--out", "together")
-    _finish(together)
+    assert "from before study files existed" not in _finish(together)  # a new study, not an old folder
     # The split: both processes name the whole study and run one model's part each, at once.
     split = [_cli(root, "run", "--model", STRONG, "--model", NULL, *PLANTED, *STUDY, "--only-model", model,
                   "--out", "split") for model in (STRONG, NULL)]
