@@ -352,8 +352,8 @@ def run(config: RunConfig) -> Path | None:
     before = contextvars.copy_context()
     with _hold_study(config) as selected:
         for part in selected:
-            # Each part in the context from before any eval: Inspect leaves the last eval's
-            # model active, and a task built for the next model would see it as its own.
+            # Each part in the context from before any eval, as it would run alone: Inspect
+            # leaves the last eval's model active, and it must not carry into the next part.
             before.copy().run(_run_part, part)
         if not runs_every_part(config):
             _say(
