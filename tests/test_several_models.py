@@ -54,7 +54,7 @@ def _finish(process: subprocess.Popen[str]) -> str:
 @pytest.fixture(scope="module")
 def studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same two-model study three ways: one command; two processes at once (one model each,
-    one report after); and the null model alone."""
+    one report after); and each model alone."""
     root = tmp_path_factory.mktemp("several_models")
     (root / "tiny.jsonl").write_text(TINY_OUTCOMES)
     together = _cli(root, "run", "--model", STRONG, "--model", NULL, *PLANTED, *STUDY, "--out", "together")
@@ -66,7 +66,11 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert all("When every model's part of the study is done, write the report" in err for err in errs)
     assert not (root / "split" / "report").exists()  # a part's run writes no report
     assert main(["report", str(root / "split" / "logs"), "--out", str(root / "split" / "report")]) == 0
-    _finish(_cli(root, "run", "--model", NULL, *STUDY, "--out", "alone"))
+    # Each model alone, in a study of its own.
+    alone = [_cli(root, "run", "--model", STRONG, *PLANTED, *STUDY, "--out", "alone_strong"),
+             _cli(root, "run", "--model", NULL, *STUDY, "--out", "alone_null")]
+    for process in alone:
+        _finish(process)
     return root
 
 
@@ -134,11 +138,12 @@ def test_a_report_over_a_study_with_a_part_not_run_names_the_missing_model(studi
 
 
 def test_a_models_part_gives_what_that_model_run_alone_gives(studies: Path) -> None:
-    alone = _rates(studies, "alone")
-    assert list(alone["model"].unique()) == [NULL]
-    part = _rates(studies, "split")
-    part = part[part["model"] == NULL].reset_index(drop=True)
-    pd.testing.assert_frame_equal(part[["contrast", "task", *CELL]], alone[["contrast", "task", *CELL]])
+    split = _rates(studies, "split")
+    for model, study in ((STRONG, "alone_strong"), (NULL, "alone_null")):
+        alone = _rates(studies, study)
+        assert list(alone["model"].unique()) == [model]
+        part = split[split["model"] == model].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part[["contrast", "task", *CELL]], alone[["contrast", "task", *CELL]])
 
 
 # -- settings, the study file and the locks (no model is called) ----------------------------
