@@ -41,7 +41,8 @@ from utility_gap.solvers.utility_draws import (
 )
 
 # The family's task version (inspect_evals' N-X scheme); listed with the family in writing.eval.yaml.
-TASK_VERSION = "1-A"
+# 1-B: the output_features scorer records each output's text features (results unchanged).
+TASK_VERSION = "1-B"
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,13 @@ def judge_scorers(kind: str) -> list[Scorer]:
     return [judge_panel(), judge_rubric()]
 
 
+def _output_features() -> Scorer:
+    """The scorer that records each output's text features for the report (imported late, as the panel is)."""
+    from utility_gap.scorers.output_features import output_features
+
+    return output_features()
+
+
 def writing_task(
     task_name: str,
     *,
@@ -212,7 +220,7 @@ def writing_task(
         dataset=MemoryDataset(samples, name=task_name),
         setup=_utilities_check(utilities, utilities_file, mismatch_ok),
         solver=paired_generation(max_tokens=max_tokens_value, seed=seed_value),
-        scorer=scorers,
+        scorer=[*scorers, _output_features()],
         metadata={
             "stage": 2,
             "writing_task": task_name,

@@ -70,6 +70,12 @@ from utility_gap.analysis.frames.schemas import (
     LogSummary,
     SkippedLog,
 )
+from utility_gap.analysis.frames.recorded_features import (
+    FEATURES_SCORER,
+    feature_rows,
+    missing_sides,
+    recorded_sides,
+)
 from utility_gap.analysis.frames.validation import typed_frame, validate_frame, validate_judged_pairs
 
 # Fields of EvalSample the frames never need; skipping them keeps 50k-sample reads fast.
@@ -139,6 +145,7 @@ class _LogRows:
     controls: list[dict[str, Any]]
     detail: bool = True  # per-judge rows (verdicts, rubric outputs, per-judge controls) wanted
     no_verdict: int = 0
+    features: list[dict[str, Any]] | None = field(default_factory=list)  # None: some sample has no record
 
 
 class _NeedFullSample(Exception):
@@ -385,6 +392,22 @@ def _control_rows(sample: EvalSample | EvalSampleSummary, score_name: str, log: 
         )
 
 
+def _recorded_feature_rows(sample: EvalSample | EvalSampleSummary, log: str, model: str, rows: _LogRows) -> None:
+    """Features-frame rows of a sample from its `output_features` record; none at all for the log if one lacks it."""
+    md = sample.metadata or {}
+    if rows.features is None or "contrast" not in md:  # the texts frame has rows for paired-writing samples only
+        return
+    if "pair" in md:  # it wrote outputs (the summary shows the key even when it thins the value away)
+        score = (sample.scores or {}).get(FEATURES_SCORER)
+        sides = recorded_sides(score.metadata) if score is not None else None
+        if sides is None:
+            rows.features = None
+            return
+    else:  # failed before writing: both outputs missing, as the texts frame counts them
+        sides = missing_sides(md)
+    rows.features.extend(feature_rows(sides, md, f"{log}::{sample.id}::{sample.epoch}", log, model))
+
+
 def _read_log(path: str, base: str, kind: str, scorer: str | None, detail: bool, summaries: bool = True) -> _LogRows:
     """Rows of one log: from sample summaries (fast) when they hold everything, else full samples."""
     if summaries:
@@ -440,6 +463,8 @@ def _rows_of(path: str, base: str, kind: str, scorer: str | None, detail: bool, 
     unscored = 0
     used_scorer = ""
     for sample in samples:
+        if kind == "pairs":
+            _recorded_feature_rows(sample, log_name, spec.model, rows)
         name = _pairwise_score_name(sample, log_name, scorer)
         n_outputs = _output_rows(sample, log_name, spec.model, rows) if kind == "pairs" and detail else 0
         if name is None:
@@ -542,6 +567,9 @@ def read_frames(
         controls=typed_frame([r for res in results for r in res.controls], CONTROLS_SCHEMA),
         logs=[res.summary for res in results],
         skipped=skipped,
+        recorded_features={
+            res.summary.log: res.features for res in results if res.summary.kind == "pairs" and res.features is not None
+        },
     )
     validate_judged_pairs(frames.pairs)
     validate_frame(frames.verdicts, JUDGE_VERDICTS_SCHEMA, "judge-verdicts")

@@ -52,6 +52,7 @@ import pandas as pd
 from inspect_ai.log import read_eval_log
 
 from utility_gap.analysis.frames.reading import read_frames
+from utility_gap.analysis.frames.recorded_features import TRUNCATED_STOP_REASONS, side_outputs  # noqa: F401
 from utility_gap.analysis.frames.schemas import FrameError, Frames
 from utility_gap.analysis.frames.validation import typed_frame, validate_frame
 from utility_gap.analysis.text_features import FEATURES, text_features
@@ -75,39 +76,21 @@ FEATURES_SCHEMA: dict[str, tuple[str, bool]] = {
     **{column: spec for column, spec in TEXTS_SCHEMA.items() if column != "text"},
     **{name: ("float64", True) for name in FEATURES},
 }
-TRUNCATED_STOP_REASONS = frozenset({"max_tokens", "model_length", "length"})
 _EXCLUDED_FIELDS = {"messages", "events", "store", "attachments"}
 _BIG_LOG_BYTES = 20_000_000
 _PARALLEL_TEXTS = 2000  # above this many distinct texts, features are computed in worker processes
 
 
 def _side_rows(md: dict[str, Any], pair_key: str, log: str, model: str) -> list[dict[str, Any]]:
-    pair = md.get("pair") if isinstance(md.get("pair"), dict) else {}
-    rows = []
-    for side in ("a", "b"):
-        record = pair.get(side) if isinstance(pair.get(side), dict) else {}
-        text = record.get("output")
-        text = text if isinstance(text, str) else None
-        stop = record.get("stop_reason")
-        flags = record.get("flags") if isinstance(record.get("flags"), dict) else {}
-        rows.append(
-            {
-                "pair_key": pair_key,
-                "log": log,
-                "model": model,
-                "task": str(md.get("task")),
-                "item_id": str(md.get("item_id")),
-                "contrast": str(md.get("contrast")),
-                "side": side,
-                "arm": str(record.get("arm") or md.get(f"arm_{side}")),
-                "text": text,
-                "stop_reason": str(stop) if stop is not None else None,
-                "present": text is not None,
-                "empty": text is not None and not text.strip(),
-                "truncated": bool(flags.get("truncated")) or str(stop) in TRUNCATED_STOP_REASONS,
-            }
-        )
-    return rows
+    common = {
+        "pair_key": pair_key,
+        "log": log,
+        "model": model,
+        "task": str(md.get("task")),
+        "item_id": str(md.get("item_id")),
+        "contrast": str(md.get("contrast")),
+    }
+    return [{**common, "side": side, **output} for side, output in side_outputs(md).items()]
 
 
 def _log_texts(path: str, log: str) -> list[dict[str, Any]]:
@@ -189,6 +172,31 @@ def features_of_texts(texts: pd.DataFrame, workers: int | None = None) -> pd.Dat
     return frame
 
 
-def features_frame(source: str | os.PathLike[str], *, frames: Frames | None = None) -> pd.DataFrame:
-    """One row per (paired-writing sample, side) with every text feature (schema above)."""
-    return features_of_texts(texts_frame(source, frames=frames))
+def features_frame(
+    source: str | os.PathLike[str], *, frames: Frames | None = None, workers: int | None = None
+) -> pd.DataFrame:
+    """One row per (paired-writing sample, side) with every text feature (schema above).
+
+    A log whose every sample carries a current `output_features` record (written by the
+    writing tasks: `recorded_features.py`) gives its rows from the sample summaries that
+    `read_frames` read; the other logs' texts are read from full samples and measured
+    (`features_of_texts`). The frame is the same either way.
+    """
+    base = _base(source)
+    if frames is None:
+        frames = read_frames(source, detail=False)
+    logs = [summary.log for summary in frames.logs if summary.kind == "pairs"]
+    unrecorded = [log for log in logs if log not in frames.recorded_features]
+    measured: dict[str, pd.DataFrame] = {}
+    if unrecorded:
+        texts = typed_frame([row for log in unrecorded for row in _log_texts(str(base / log), log)], TEXTS_SCHEMA)
+        validate_frame(texts, TEXTS_SCHEMA, "texts")
+        measured = dict(tuple(features_of_texts(texts, workers=workers).groupby("log", sort=False)))
+    parts = [
+        measured[log] if log in measured else typed_frame(frames.recorded_features.get(log, []), FEATURES_SCHEMA)
+        for log in logs
+    ]
+    parts = [part for part in parts if len(part)]
+    frame = pd.concat(parts, ignore_index=True) if parts else typed_frame([], FEATURES_SCHEMA)
+    validate_frame(frame, FEATURES_SCHEMA, "features")
+    return frame
