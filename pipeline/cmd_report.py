@@ -13,6 +13,7 @@ from typing import Any
 from utility_gap.analysis.bootstrap import BOOTSTRAP_METHODS
 from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import DUPLICATE_POLICIES, FLAGS, FrameError
+from utility_gap.analysis.frames.cache import default_cache_dir
 from utility_gap.analysis.analysis_plan import read_plan
 from utility_gap.analysis.pairs_table import DEFAULT_CONTRAST, ColumnMapping, read_pairs_table
 from utility_gap.analysis.report import (
@@ -192,6 +193,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--length-covariates", type=_features, default=(), metavar="FEATURE,...",
                         help="text features whose a - b differences the length control holds at zero beside length "
                         "(e.g. mattr,fk_grade: the win rate at equal length and equal lexical variety and grade)")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                        help="folder keeping each log's rows, reused while the log is unchanged (default: "
+                        "$UTILITY_GAP_CACHE, else ~/.cache/utility-gap/frames)")
+    parser.add_argument("--no-cache", action="store_true", help="read every log afresh and keep no rows")
     add_statistics_arguments(parser)
     add_table_arguments(parser)
     parser.add_argument(
@@ -219,7 +224,8 @@ def run(args: argparse.Namespace) -> int:
                     "study_models": study_models, **statistics_settings(args),
                     "ratings": tuple(getattr(args, "ratings", None) or ()),
                     "text_features": not args.no_text_features, "duplicates": args.duplicates,
-                    "length_covariates": tuple(getattr(args, "length_covariates", ()) or ())}
+                    "length_covariates": tuple(getattr(args, "length_covariates", ()) or ()),
+                    "frames_cache": None if args.no_cache else (args.cache or default_cache_dir())}
         plan_file = getattr(args, "plan", None)
         settings = settings_from_plan(read_plan(plan_file), **explicit) if plan_file else ReportSettings(**explicit)
         if table_path is not None:

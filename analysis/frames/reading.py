@@ -34,7 +34,7 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -70,6 +70,7 @@ from utility_gap.analysis.frames.schemas import (
     LogSummary,
     SkippedLog,
 )
+from utility_gap.analysis.frames.cache import FramesCache
 from utility_gap.analysis.frames.recorded_features import (
     FEATURES_SCORER,
     feature_rows,
@@ -490,6 +491,7 @@ def read_frames(
     detail: bool = True,
     require_pairs: bool = True,
     summaries: bool = True,
+    cache: FramesCache | None = None,
 ) -> Frames:
     """Read every frame from a log directory (or explicit log files) in one pass.
 
@@ -508,6 +510,8 @@ def read_frames(
     `scorer` picks the pairwise score when a log holds several (re-judged logs).
     `workers` > 1 reads logs in parallel processes (default: up to 4 when the logs
     are large).
+    `cache` keeps each log's rows and reuses them while the log is unchanged
+    (`frames/cache.py`); the frames are the same with or without it.
     """
     files, base, explicit = _log_files(logs)
     if not files:
@@ -547,7 +551,7 @@ def read_frames(
         )
     for notice in skipped:
         logger.warning("Skipped log %s: %s.", notice.log, notice.reason)
-    results = _read_all(kinds, base, scorer, workers, detail, summaries)
+    results = _read_all(kinds, base, scorer, workers, detail, summaries, cache)
     for res in results:
         if res.summary.partial:
             logger.warning(
@@ -617,17 +621,53 @@ def _drop_superseded(
     return [(file, kind) for file, kind in kinds if file not in superseded]
 
 
+def _plain(rows: _LogRows) -> dict[str, Any]:
+    """A log's rows as plain data, for the cache."""
+    return {"summary": asdict(rows.summary), "pairs": rows.pairs, "verdicts": rows.verdicts, "outputs": rows.outputs,
+            "controls": rows.controls, "detail": rows.detail, "no_verdict": rows.no_verdict, "features": rows.features}
+
+
+def _from_plain(value: Any) -> _LogRows | None:
+    try:
+        return _LogRows(**{**value, "summary": LogSummary(**value["summary"])})
+    except (TypeError, KeyError):  # not an entry of this reader: read the log
+        return None
+
+
 def _read_all(
-    kinds: list[tuple[str, str]], base: str, scorer: str | None, workers: int | None, detail: bool, summaries: bool
+    kinds: list[tuple[str, str]],
+    base: str,
+    scorer: str | None,
+    workers: int | None,
+    detail: bool,
+    summaries: bool,
+    cache: FramesCache | None = None,
 ) -> list[_LogRows]:
-    sizes = sum(os.path.getsize(f) for f, _ in kinds)
+    keys = {
+        file: cache.key(file, log=Path(os.path.relpath(file, base)).as_posix(), kind=kind, scorer=scorer,
+                        detail=detail, summaries=summaries)
+        for file, kind in kinds
+    } if cache is not None else {}
+    done: dict[str, _LogRows] = {}
+    for file, key in keys.items():
+        found = _from_plain(cache.get(key)) if cache is not None else None
+        if found is not None:
+            done[file] = found
+    todo = [(f, kind) for f, kind in kinds if f not in done]
+    sizes = sum(os.path.getsize(f) for f, _ in todo)
     if workers is None:
-        workers = min(4, os.cpu_count() or 1, len(kinds)) if sizes > 20_000_000 else 1
-    if workers <= 1 or len(kinds) == 1:
-        return [_read_log(f, base, kind, scorer, detail, summaries) for f, kind in kinds]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_read_log, f, base, kind, scorer, detail, summaries) for f, kind in kinds]
-        return [future.result() for future in futures]
+        workers = min(4, os.cpu_count() or 1, len(todo)) if sizes > 20_000_000 else 1
+    if workers <= 1 or len(todo) <= 1:
+        read = [_read_log(f, base, kind, scorer, detail, summaries) for f, kind in todo]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_read_log, f, base, kind, scorer, detail, summaries) for f, kind in todo]
+            read = [future.result() for future in futures]
+    for (file, _), rows in zip(todo, read):
+        done[file] = rows
+        if cache is not None:
+            cache.put(keys[file], _plain(rows))
+    return [done[file] for file, _ in kinds]
 
 
 def judged_pairs_frame(log_dir: str | os.PathLike[str], *, scorer: str | None = None) -> pd.DataFrame:

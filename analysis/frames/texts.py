@@ -51,6 +51,7 @@ import pandas as pd
 
 from inspect_ai.log import read_eval_log
 
+from utility_gap.analysis.frames.cache import FramesCache
 from utility_gap.analysis.frames.reading import read_frames
 from utility_gap.analysis.frames.recorded_features import TRUNCATED_STOP_REASONS, side_outputs  # noqa: F401
 from utility_gap.analysis.frames.schemas import FrameError, Frames
@@ -173,27 +174,42 @@ def features_of_texts(texts: pd.DataFrame, workers: int | None = None) -> pd.Dat
 
 
 def features_frame(
-    source: str | os.PathLike[str], *, frames: Frames | None = None, workers: int | None = None
+    source: str | os.PathLike[str],
+    *,
+    frames: Frames | None = None,
+    workers: int | None = None,
+    cache: FramesCache | None = None,
 ) -> pd.DataFrame:
     """One row per (paired-writing sample, side) with every text feature (schema above).
 
     A log whose every sample carries a current `output_features` record (written by the
     writing tasks: `recorded_features.py`) gives its rows from the sample summaries that
     `read_frames` read; the other logs' texts are read from full samples and measured
-    (`features_of_texts`). The frame is the same either way.
+    (`features_of_texts`), and with a `cache` (`frames/cache.py`) measured once per log
+    while it is unchanged. The frame is the same either way.
     """
     base = _base(source)
     if frames is None:
-        frames = read_frames(source, detail=False)
+        frames = read_frames(source, detail=False, cache=cache)
     logs = [summary.log for summary in frames.logs if summary.kind == "pairs"]
     unrecorded = [log for log in logs if log not in frames.recorded_features]
-    measured: dict[str, pd.DataFrame] = {}
-    if unrecorded:
-        texts = typed_frame([row for log in unrecorded for row in _log_texts(str(base / log), log)], TEXTS_SCHEMA)
+    keys = {log: cache.key(str(base / log), log=log, purpose="measured features") for log in unrecorded} if cache else {}
+    measured: dict[str, list[dict[str, Any]]] = {}
+    for log, key in keys.items():
+        rows = cache.get(key) if cache is not None else None
+        if isinstance(rows, list):
+            measured[log] = rows
+    missing = [log for log in unrecorded if log not in measured]
+    if missing:
+        texts = typed_frame([row for log in missing for row in _log_texts(str(base / log), log)], TEXTS_SCHEMA)
         validate_frame(texts, TEXTS_SCHEMA, "texts")
-        measured = dict(tuple(features_of_texts(texts, workers=workers).groupby("log", sort=False)))
+        features = features_of_texts(texts, workers=workers)
+        for log in missing:
+            measured[log] = features[features["log"] == log].to_dict("records")
+            if cache is not None:
+                cache.put(keys[log], measured[log])
     parts = [
-        measured[log] if log in measured else typed_frame(frames.recorded_features.get(log, []), FEATURES_SCHEMA)
+        typed_frame(measured[log] if log in measured else frames.recorded_features.get(log, []), FEATURES_SCHEMA)
         for log in logs
     ]
     parts = [part for part in parts if len(part)]

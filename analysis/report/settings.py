@@ -17,6 +17,7 @@ from utility_gap.analysis.effect_sizes import NET_CI_METHODS
 from utility_gap.analysis.frames import FLAGS
 from utility_gap.analysis.frames.duplicates import DUPLICATE_POLICIES
 from utility_gap.analysis.text_features import FEATURES
+from utility_gap.analysis.frames.cache import FramesCache
 from utility_gap.analysis.win_rates import ALTERNATIVES, FAMILIES, INTERVALS
 from utility_gap.solvers.contrasts import STANDARD_CONTRASTS
 
@@ -25,6 +26,11 @@ CONTRAST_ORDER: tuple[str, ...] = STANDARD_CONTRASTS
 # Side-by-side figure: the positive control beside the utility contrast.
 SIDE_BY_SIDE: tuple[str, ...] = ("exhort_vs_neutral", "sandbag_vs_neutral", "utility_high_vs_utility_low")
 MIN_DECISIVE = 10  # below this many decisive pairs a cell supports no conclusion
+
+
+def frames_cache(settings: ReportSettings) -> FramesCache | None:
+    """The cache of log rows the settings ask for (`frames_cache`), or None."""
+    return FramesCache(settings.frames_cache) if settings.frames_cache is not None else None
 
 
 class ReportError(ValueError):
@@ -57,6 +63,7 @@ class ReportSettings:
     length_covariates: tuple[str, ...] = ()  # feature differences held at zero beside length in the length control
     duplicates: str = "error"  # a judged pair found in more than one log (#9): stop, or keep one copy
     study_models: tuple[str, ...] = ()  # the study file's models: a model with no logs is named as missing
+    frames_cache: Path | None = None  # folder of cached log rows (analysis/frames/cache.py); None reads every log
 
     def margin_for(self, contrast: str) -> float:
         return dict(self.contrast_margins).get(contrast, self.margin)

@@ -25,6 +25,7 @@ from utility_gap.analysis.length_control import (
 )
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt, ordered_contrasts
 from utility_gap.analysis.report.result_sections import sides
+from utility_gap.analysis.report.settings import frames_cache
 from utility_gap.analysis.text_features import FEATURES
 from utility_gap.solvers.contrasts import EFFORT_DOSE_CONTRASTS
 
@@ -41,7 +42,7 @@ def features_for(ctx: ReportContext) -> pd.DataFrame | None:
     if not ctx.settings.text_features or ctx.table is not None:
         return None
     if "features" not in ctx.results:
-        ctx.results["features"] = features_frame(ctx.log_dir, frames=ctx.frames)
+        ctx.results["features"] = features_frame(ctx.log_dir, frames=ctx.frames, cache=frames_cache(ctx.settings))
     return ctx.results["features"]
 
 
