@@ -16,7 +16,10 @@ What a replica changes, and how:
   a heading, a list, numbers with units), so that measuring texts costs what real
   outputs cost; the simulated quality marker the judges read is kept. The text is
   replaced everywhere the sample holds it (metadata, messages, model events, judge
-  prompts, attachments) by replacing it in the sample's JSON;
+  prompts, attachments) by replacing it in the sample's JSON. Texts are distinct within
+  a log and across tasks and copies, but the models' logs of one task share them
+  (measuring 100k distinct texts would take this machine hours to build): a reader that
+  measures each distinct text once measures a tenth of a real study's texts here;
 - the `output_features` score (and its score event): measured again on the new texts
   (`recorded_features.feature_record`), exactly as the scorer does at eval time.
 The judges' verdicts, rubric scores and flags are the base sample's (the judges saw the
@@ -34,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from inspect_ai.log import EvalLog, EvalSample, read_eval_log, write_eval_log
+from inspect_ai.log import EvalSample, read_eval_log, write_eval_log
 from inspect_ai.scorer import Score
 
 from utility_gap.analysis.frames.recorded_features import FEATURES_SCORER, feature_record
@@ -99,8 +102,8 @@ def _new_text(old: str, seed: int) -> str:
     return body + marker.group(0)
 
 
-def replica_sample(sample: EvalSample, model: str, copy: int, base_repeats: int) -> EvalSample:
-    """One replica of a base sample (see the module docstring)."""
+def replica_sample(sample: EvalSample, copy: int, base_repeats: int) -> EvalSample:
+    """One replica of a base sample (see the module docstring); its uuid is set per log."""
     md = sample.metadata or {}
     repeat = int(md.get("repeat") or 0) + copy * base_repeats
     pair = md.get("pair") or {}
@@ -108,14 +111,13 @@ def replica_sample(sample: EvalSample, model: str, copy: int, base_repeats: int)
     news: dict[str, str] = {}
     for side, old in olds.items():
         if isinstance(old, str):
-            news[old] = news.get(old) or _new_text(old, _seed(model, sample.id, sample.epoch, copy, side))
+            news[old] = news.get(old) or _new_text(old, _seed(sample.id, sample.epoch, copy, side))
     text = sample.model_dump_json()
     for old, new in news.items():
         if old != new:
             text = text.replace(_escaped(old), _escaped(new))
     replica = EvalSample.model_validate_json(text)
     replica.id = re.sub(r"__r\d+$", f"__r{repeat}", str(sample.id))
-    replica.uuid = uuid.uuid4().hex
     replica.metadata["repeat"] = repeat
     if FEATURES_SCORER in (replica.scores or {}):
         record = feature_record(replica.metadata)
@@ -131,42 +133,38 @@ def replica_sample(sample: EvalSample, model: str, copy: int, base_repeats: int)
     return replica
 
 
-@lru_cache(maxsize=1)
-def _base(path: str) -> EvalLog:
-    return read_eval_log(path)
-
-
-def replica_log(base_path: str, out_dir: str, model_index: int, copies: int) -> str:
-    """Write one (model, task) log of `copies` replicas of every base sample; returns its path."""
-    base = _base(base_path)
+def replica_logs(base_path: str, out_dir: str, models: int, copies: int) -> list[str]:
+    """Write `models` (model, task) logs, each of `copies` replicas of every base sample; returns their paths."""
+    base = read_eval_log(base_path)
     base_repeats = 1 + max(int((s.metadata or {}).get("repeat") or 0) for s in base.samples or [])
-    model = f"simulated/writer-{model_index:02d}"
-    samples = [
-        replica_sample(sample, model, copy, base_repeats) for copy in range(copies) for sample in base.samples or []
-    ]
+    samples = [replica_sample(sample, copy, base_repeats) for copy in range(copies) for sample in base.samples or []]
     ids = list(dict.fromkeys(s.id for s in samples))
-    task_id = uuid.uuid4().hex[:22]
-    spec = base.eval.model_copy(
-        update={
-            "model": model,
-            "eval_id": uuid.uuid4().hex[:22],
-            "run_id": uuid.uuid4().hex[:22],
-            "task_id": task_id,
-            "dataset": base.eval.dataset.model_copy(update={"sample_ids": ids, "samples": len(ids)}),
-        }
-    )
-    log = base.model_copy(update={"eval": spec, "samples": samples, "reductions": None})
-    task = spec.task.split("/")[-1].replace("_", "-")
-    path = Path(out_dir) / f"2026-12-03T00-00-00-00-00_{task}-w{model_index:02d}_{task_id}.eval"
-    write_eval_log(log, str(path))
-    return str(path)
+    dataset = base.eval.dataset.model_copy(update={"sample_ids": ids, "samples": len(ids)})
+    task = base.eval.task.split("/")[-1].replace("_", "-")
+    paths = []
+    for model_index in range(models):
+        task_id = uuid.uuid4().hex[:22]
+        spec = base.eval.model_copy(
+            update={
+                "model": f"simulated/writer-{model_index:02d}",
+                "eval_id": uuid.uuid4().hex[:22],
+                "run_id": uuid.uuid4().hex[:22],
+                "task_id": task_id,
+                "dataset": dataset,
+            }
+        )
+        own = [sample.model_copy(update={"uuid": uuid.uuid4().hex}) for sample in samples]
+        log = base.model_copy(update={"eval": spec, "samples": own, "reductions": None})
+        path = Path(out_dir) / f"2026-12-03T00-00-00-00-00_{task}-w{model_index:02d}_{task_id}.eval"
+        write_eval_log(log, str(path))
+        paths.append(str(path))
+    return paths
 
 
 def replicate_logs(base_dir: Path, out_dir: Path, models: int, copies: int, workers: int = 2) -> list[str]:
-    """Every base log x `models`, each with `copies` replicas of its samples (parallel processes)."""
+    """Every base log x `models`, each with `copies` replicas of its samples (a process per base log)."""
     bases = sorted(str(p) for p in base_dir.glob("*.eval"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(base, m) for base in bases for m in range(models)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(replica_log, base, str(out_dir), m, copies) for base, m in jobs]
-        return [f.result() for f in futures]
+        futures = [pool.submit(replica_logs, base, str(out_dir), models, copies) for base in bases]
+        return [path for f in futures for path in f.result()]
