@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 FORMATS: tuple[str, ...] = ("png", "svg")
+DPI = 130  # of the PNG
 _POINT = "#1f5fa8"
 _SIGNIFICANT = "#c0392b"
 _GREY = "#8a8a8a"
@@ -41,12 +42,21 @@ def _need(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def _save(fig: plt.Figure, stem: Path) -> list[Path]:
+    """Write every format, cropped to what is drawn (as `bbox_inches="tight"`).
+
+    The crop is measured once and used for every format, instead of once per format
+    (measuring lays out every label: a third of the cost of a 40-row figure); SVG keeps
+    text as text (`svg.fonttype` none) instead of one path per glyph, which is faster to
+    write and smaller, and stays searchable.
+    """
     stem.parent.mkdir(parents=True, exist_ok=True)
+    crop = fig.get_tightbbox(fig.canvas.get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
     paths = []
-    for fmt in FORMATS:
-        path = stem.with_suffix(f".{fmt}")
-        fig.savefig(path, format=fmt, dpi=130, bbox_inches="tight")
-        paths.append(path)
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        for fmt in FORMATS:
+            path = stem.with_suffix(f".{fmt}")
+            fig.savefig(path, format=fmt, dpi=DPI, bbox_inches=crop)
+            paths.append(path)
     plt.close(fig)
     return paths
 
