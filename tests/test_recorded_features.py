@@ -134,3 +134,21 @@ def test_one_side_of_the_record_fits_a_summary_with_room_to_spare() -> None:
     longest = {**record["a"], **{name: -1234.5678901234567 for name in FEATURES}}  # the longest float repr
     assert len(json.dumps(longest)) < 0.8 * SUMMARY_LIMIT
     assert record["b"]["empty"] and record["b"]["words"] == 0 and record["b"]["fk_grade"] is None
+
+
+def test_scoring_an_older_log_adds_the_record(eval_dir: Path, tmp_path: Path) -> None:
+    from inspect_ai import score
+
+    from utility_gap.scorers.output_features import output_features
+
+    [path] = sorted(eval_dir.glob("*.eval"))
+    older = read_eval_log(str(path))
+    for sample in older.samples:  # as written before the writing tasks recorded features
+        del sample.scores[FEATURES_SCORER]
+    write_eval_log(older, str(tmp_path / "older.eval"))
+    assert read_frames(tmp_path, detail=False).recorded_features == {}
+    rescored = score(read_eval_log(str(tmp_path / "older.eval")), [output_features()], action="append", display="none")
+    write_eval_log(rescored, str(tmp_path / "older.eval"))
+    frames = read_frames(tmp_path, detail=False)
+    assert list(frames.recorded_features) == ["older.eval"]
+    pd.testing.assert_frame_equal(features_frame(tmp_path, frames=frames), measured(tmp_path), check_exact=True)
