@@ -122,3 +122,21 @@ def test_the_report_command_caches_unless_told_not_to(log_dir: Path, tmp_path: P
     assert len(list((tmp_path / "mine").rglob("*.pickle"))) >= 2
     for name in ("win_rates.csv", "feature_deltas_by_cell.csv"):
         assert (tmp_path / "r1" / "tables" / name).read_bytes() == (tmp_path / "r3" / "tables" / name).read_bytes()
+
+
+def test_frames_from_columns_equal_frames_from_rows() -> None:
+    from utility_gap.analysis.frames.validation import columns_of, typed_columns, typed_frame
+
+    schema = {"text": ("object", True), "mixed": ("object", True), "count": ("int64", False),
+              "maybe": ("Int64", True), "score": ("float64", True), "flag": ("bool", False), "verdict": ("boolean", True)}
+    rows = [
+        {"text": "a", "mixed": 1, "count": 1, "maybe": 2, "score": 0.5, "flag": True, "verdict": True},
+        {"text": None, "mixed": None, "count": 2, "maybe": None, "score": None, "flag": False, "verdict": None},
+        {"text": "c", "mixed": "x", "count": 3, "maybe": 4, "score": float("nan"), "flag": True},  # a missing key
+    ]
+    for part in (rows, rows[:1], rows[1:2], []):
+        expected = typed_frame(part, schema)
+        got = typed_columns(columns_of(part, list(schema)), schema)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        for column in ("text", "mixed"):
+            assert [type(v) for v in got[column]] == [type(v) for v in expected[column]]

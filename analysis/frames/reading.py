@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from itertools import chain
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,11 +74,12 @@ from utility_gap.analysis.frames.schemas import (
 from utility_gap.analysis.frames.cache import FramesCache
 from utility_gap.analysis.frames.recorded_features import (
     FEATURES_SCORER,
+    ROW_COLUMNS as FEATURE_ROW_COLUMNS,
     feature_rows,
     missing_sides,
     recorded_sides,
 )
-from utility_gap.analysis.frames.validation import typed_frame, validate_frame, validate_judged_pairs
+from utility_gap.analysis.frames.validation import columns_of, typed_columns, validate_frame, validate_judged_pairs
 
 # Fields of EvalSample the frames never need; skipping them keeps 50k-sample reads fast.
 _EXCLUDED_FIELDS = {"messages", "events", "store", "attachments"}
@@ -147,6 +149,31 @@ class _LogRows:
     detail: bool = True  # per-judge rows (verdicts, rubric outputs, per-judge controls) wanted
     no_verdict: int = 0
     features: list[dict[str, Any]] | None = field(default_factory=list)  # None: some sample has no record
+
+
+@dataclass
+class _LogData:
+    """A log's rows as columns (frame -> column -> values): what a worker returns and the cache keeps."""
+
+    summary: LogSummary
+    columns: dict[str, dict[str, list[Any]]]  # "pairs", "verdicts", "outputs", "controls"
+    features: dict[str, list[Any]] | None  # features-frame columns; None: some sample lacks a record
+
+
+_FRAME_SCHEMAS: dict[str, dict[str, tuple[str, bool]]] = {
+    "pairs": JUDGED_PAIRS_SCHEMA,
+    "verdicts": JUDGE_VERDICTS_SCHEMA,
+    "outputs": OUTPUTS_SCHEMA,
+    "controls": CONTROLS_SCHEMA,
+}
+
+
+def _as_columns(rows: _LogRows) -> _LogData:
+    return _LogData(
+        summary=rows.summary,
+        columns={name: columns_of(getattr(rows, name), schema) for name, schema in _FRAME_SCHEMAS.items()},
+        features=None if rows.features is None else columns_of(rows.features, FEATURE_ROW_COLUMNS),
+    )
 
 
 class _NeedFullSample(Exception):
@@ -409,14 +436,14 @@ def _recorded_feature_rows(sample: EvalSample | EvalSampleSummary, log: str, mod
     rows.features.extend(feature_rows(sides, md, f"{log}::{sample.id}::{sample.epoch}", log, model))
 
 
-def _read_log(path: str, base: str, kind: str, scorer: str | None, detail: bool, summaries: bool = True) -> _LogRows:
+def _read_log(path: str, base: str, kind: str, scorer: str | None, detail: bool, summaries: bool = True) -> _LogData:
     """Rows of one log: from sample summaries (fast) when they hold everything, else full samples."""
     if summaries:
         try:
-            return _rows_of(path, base, kind, scorer, detail=detail, full=False)
+            return _as_columns(_rows_of(path, base, kind, scorer, detail=detail, full=False))
         except _NeedFullSample:
             pass
-    return _rows_of(path, base, kind, scorer, detail=detail, full=True)
+    return _as_columns(_rows_of(path, base, kind, scorer, detail=detail, full=True))
 
 
 def _rows_of(path: str, base: str, kind: str, scorer: str | None, detail: bool, full: bool) -> _LogRows:
@@ -558,17 +585,19 @@ def read_frames(
                 "Log %s is partial (status %s): %d of %d samples present; their rows are marked partial_log.",
                 res.summary.log, res.summary.status, res.summary.n_samples, res.summary.n_expected,
             )
-    pair_rows = [r for res in results for r in res.pairs]
     if scorer is not None and not any(res.summary.scorer for res in results):
         raise FrameError(
             f"No sample in '{logs}' has a pairwise score named '{scorer}'. Leave the scorer unset to use the "
             "only panel score, or name one that the logs hold (see `inspect view`)."
         )
+    typed = {
+        name: typed_columns(
+            {c: list(chain.from_iterable(res.columns[name][c] for res in results)) for c in schema}, schema
+        )
+        for name, schema in _FRAME_SCHEMAS.items()
+    }
     frames = Frames(
-        pairs=typed_frame(pair_rows, JUDGED_PAIRS_SCHEMA),
-        verdicts=typed_frame([r for res in results for r in res.verdicts], JUDGE_VERDICTS_SCHEMA),
-        outputs=typed_frame([r for res in results for r in res.outputs], OUTPUTS_SCHEMA),
-        controls=typed_frame([r for res in results for r in res.controls], CONTROLS_SCHEMA),
+        **typed,
         logs=[res.summary for res in results],
         skipped=skipped,
         recorded_features={
@@ -621,17 +650,18 @@ def _drop_superseded(
     return [(file, kind) for file, kind in kinds if file not in superseded]
 
 
-def _plain(rows: _LogRows) -> dict[str, Any]:
-    """A log's rows as plain data, for the cache."""
-    return {"summary": asdict(rows.summary), "pairs": rows.pairs, "verdicts": rows.verdicts, "outputs": rows.outputs,
-            "controls": rows.controls, "detail": rows.detail, "no_verdict": rows.no_verdict, "features": rows.features}
+def _plain(data: _LogData) -> dict[str, Any]:
+    """A log's columns as plain data, for the cache."""
+    return {"summary": asdict(data.summary), "columns": data.columns, "features": data.features}
 
 
-def _from_plain(value: Any) -> _LogRows | None:
+def _from_plain(value: Any) -> _LogData | None:
     try:
-        return _LogRows(**{**value, "summary": LogSummary(**value["summary"])})
+        data = _LogData(summary=LogSummary(**value["summary"]), columns=value["columns"], features=value["features"])
     except (TypeError, KeyError):  # not an entry of this reader: read the log
         return None
+    ok = all(set(data.columns.get(name) or {}) == set(schema) for name, schema in _FRAME_SCHEMAS.items())
+    return data if ok else None
 
 
 def _read_all(
@@ -642,13 +672,13 @@ def _read_all(
     detail: bool,
     summaries: bool,
     cache: FramesCache | None = None,
-) -> list[_LogRows]:
+) -> list[_LogData]:
     keys = {
         file: cache.key(file, log=Path(os.path.relpath(file, base)).as_posix(), kind=kind, scorer=scorer,
                         detail=detail, summaries=summaries)
         for file, kind in kinds
     } if cache is not None else {}
-    done: dict[str, _LogRows] = {}
+    done: dict[str, _LogData] = {}
     for file, key in keys.items():
         found = _from_plain(cache.get(key)) if cache is not None else None
         if found is not None:

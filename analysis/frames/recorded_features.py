@@ -42,6 +42,8 @@ FEATURES_SCORER = "output_features"
 SIDES: tuple[str, str] = ("a", "b")
 TRUNCATED_STOP_REASONS = frozenset({"max_tokens", "model_length", "length"})
 SIDE_FIELDS: tuple[str, ...] = ("arm", "stop_reason", "present", "empty", "truncated")
+ROW_COLUMNS: tuple[str, ...] = ("pair_key", "log", "model", "task", "item_id", "contrast", "side", *SIDE_FIELDS, *FEATURES)
+"""The columns of `feature_rows` (the features frame's, in `analysis/frames/texts.py`)."""
 
 
 @lru_cache(maxsize=1)

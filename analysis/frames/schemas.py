@@ -202,9 +202,9 @@ class Frames:
     controls: pd.DataFrame
     logs: list[LogSummary] = field(default_factory=list)
     skipped: list[SkippedLog] = field(default_factory=list)
-    # features-frame rows recorded in the logs (`recorded_features.py`), per log name; a
+    # features-frame columns recorded in the logs (`recorded_features.py`), per log name; a
     # log is absent when any of its samples lacks a current record (its texts are measured)
-    recorded_features: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    recorded_features: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     @property
     def partial_logs(self) -> list[LogSummary]:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ from utility_gap.analysis.frames.cache import FramesCache
 from utility_gap.analysis.frames.reading import read_frames
 from utility_gap.analysis.frames.recorded_features import TRUNCATED_STOP_REASONS, side_outputs  # noqa: F401
 from utility_gap.analysis.frames.schemas import FrameError, Frames
-from utility_gap.analysis.frames.validation import typed_frame, validate_frame
+from utility_gap.analysis.frames.validation import columns_of, typed_columns, typed_frame, validate_frame
 from utility_gap.analysis.text_features import FEATURES, text_features
 
 TEXTS_SCHEMA: dict[str, tuple[str, bool]] = {
@@ -194,25 +195,22 @@ def features_frame(
     logs = [summary.log for summary in frames.logs if summary.kind == "pairs"]
     unrecorded = [log for log in logs if log not in frames.recorded_features]
     keys = {log: cache.key(str(base / log), log=log, purpose="measured features") for log in unrecorded} if cache else {}
-    measured: dict[str, list[dict[str, Any]]] = {}
+    measured: dict[str, dict[str, list[Any]]] = {}
     for log, key in keys.items():
-        rows = cache.get(key) if cache is not None else None
-        if isinstance(rows, list):
-            measured[log] = rows
+        columns = cache.get(key) if cache is not None else None
+        if isinstance(columns, dict) and set(columns) == set(FEATURES_SCHEMA):
+            measured[log] = columns
     missing = [log for log in unrecorded if log not in measured]
     if missing:
         texts = typed_frame([row for log in missing for row in _log_texts(str(base / log), log)], TEXTS_SCHEMA)
         validate_frame(texts, TEXTS_SCHEMA, "texts")
         features = features_of_texts(texts, workers=workers)
         for log in missing:
-            measured[log] = features[features["log"] == log].to_dict("records")
+            measured[log] = columns_of(features[features["log"] == log].to_dict("records"), list(FEATURES_SCHEMA))
             if cache is not None:
                 cache.put(keys[log], measured[log])
-    parts = [
-        typed_frame(measured[log] if log in measured else frames.recorded_features.get(log, []), FEATURES_SCHEMA)
-        for log in logs
-    ]
-    parts = [part for part in parts if len(part)]
-    frame = pd.concat(parts, ignore_index=True) if parts else typed_frame([], FEATURES_SCHEMA)
+    parts = [measured[log] if log in measured else frames.recorded_features[log] for log in logs]
+    frame = typed_columns({c: list(chain.from_iterable(part[c] for part in parts)) for c in FEATURES_SCHEMA},
+                          FEATURES_SCHEMA)
     validate_frame(frame, FEATURES_SCHEMA, "features")
     return frame
