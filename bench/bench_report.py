@@ -153,10 +153,15 @@ def source_of(rev: str, cache: Path) -> Path:
     return root / "pkg"
 
 
-def one_report(logs: Path, out: Path) -> None:
+def one_report(logs: Path, out: Path, cache: Path | None) -> None:
     """The child process of an A/B round: one report, its timings as JSON on the last line."""
+    settings = None
+    if cache is not None:  # only this checkout's code has the frames cache
+        from utility_gap.analysis.report import ReportSettings
+
+        settings = ReportSettings(frames_cache=cache)
     start = time.perf_counter()
-    write_report(logs, out)
+    write_report(logs, out, *([settings] if settings is not None else []))
     wall = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -166,13 +171,21 @@ def one_report(logs: Path, out: Path) -> None:
 
 
 def ab_reports(logs: Path, out: Path, before: Path, rounds: int) -> list[dict[str, object]]:
-    """Whole report processes, REV's code then this checkout's, `rounds` times; tables must agree."""
+    """Whole report processes, `rounds` times: REV's code, then this checkout's with an empty
+    frames cache (a first report) and again with the cache it filled (a repeat report).
+    Every table CSV must be the same in all three."""
     rows: list[dict[str, object]] = []
+    variants = (("before", str(before), False), ("now-first", "", True), ("now-repeat", "", False))
     for round_ in range(rounds):
-        for label, pythonpath in (("before", str(before)), ("now", "")):
+        cache = out / "frames-cache"
+        for label, pythonpath, empty_cache in variants:
             env = {**os.environ, "PYTHONPATH": pythonpath}
             target = out / label
             command = [sys.executable, __file__, "--one-report", "--logs", str(logs), "--out", str(target)]
+            if label != "before":
+                if empty_cache:
+                    shutil.rmtree(cache, ignore_errors=True)
+                command += ["--cache", str(cache)]
             load = os.getloadavg()[0]
             result = subprocess.run(command, env=env, capture_output=True, text=True)
             if result.returncode != 0:
@@ -180,15 +193,16 @@ def ab_reports(logs: Path, out: Path, before: Path, rounds: int) -> list[dict[st
             timing = json.loads(result.stdout.strip().splitlines()[-1])
             rows.append({"round": round_ + 1, "code": label, "load_avg_1min": round(load, 1), **timing})
             print(rows[-1], flush=True)
-    tables = sorted(p.name for p in (out / "now" / "tables").glob("*.csv"))
     before_tables = sorted(p.name for p in (out / "before" / "tables").glob("*.csv"))
-    if tables != before_tables:
-        raise SystemExit(f"the reports hold different tables: {sorted(set(tables) ^ set(before_tables))}")
-    differ = [t for t in tables if not filecmp.cmp(out / "now" / "tables" / t, out / "before" / "tables" / t,
-                                                   shallow=False)]
-    if differ:
-        raise SystemExit(f"tables differ between the two reports: {differ}")
-    print(f"all {len(tables)} table CSVs identical")
+    for label in ("now-first", "now-repeat"):
+        tables = sorted(p.name for p in (out / label / "tables").glob("*.csv"))
+        if tables != before_tables:
+            raise SystemExit(f"{label} and before hold different tables: {sorted(set(tables) ^ set(before_tables))}")
+        differ = [t for t in tables if not filecmp.cmp(out / label / "tables" / t, out / "before" / "tables" / t,
+                                                       shallow=False)]
+        if differ:
+            raise SystemExit(f"tables differ between {label} and before: {differ}")
+    print(f"all {len(before_tables)} table CSVs identical in the three reports")
     return rows
 
 
@@ -222,9 +236,10 @@ def main() -> None:
     parser.add_argument("--check-features", type=int, default=0, metavar="N",
                         help="measure N logs' texts again and compare with the recorded features")
     parser.add_argument("--one-report", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_report:
-        one_report(args.logs, args.out)
+        one_report(args.logs, args.out, args.cache)
         return
     cache = Path(__file__).resolve().parent / ".cache"
     if args.real:

@@ -209,7 +209,7 @@ def test_shipped_items_build_and_parameters_are_checked() -> None:
     assert len(ids) == 2 * 2 * 3 == len(set(ids))
     assert all(s.input == s.metadata["task_prompt"] for s in task.dataset)
     full = writing_task("essay", items="all", scorer="both")
-    assert len(full.dataset) >= 1 and len(full.scorer) == 2
+    assert len(full.dataset) >= 1 and len(full.scorer) == 3  # the panel, the rubric and output_features
     for bad, flag in [({"draws": 0}, "draws"), ({"repeats": "x"}, "repeats"), ({"items": 10_000}, "items"), ({"scorer": "vote"}, "scorer"), ({"max_tokens": -5}, "max_tokens"), ({"allow_model_mismatch": "maybe"}, "allow_model_mismatch")]:
         with pytest.raises(ValueError, match=f"-T {flag}="):
             writing_task("essay", **bad)
