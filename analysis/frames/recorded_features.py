@@ -141,23 +141,28 @@ def feature_rows(
     A sample without a `pair` record (it failed before writing) has no score; pass
     `missing_sides(md)` for it, as the texts frame counts its outputs as missing.
     """
-    rows = []
-    for side in SIDES:
-        values = sides[side]
-        rows.append(
-            {
-                "pair_key": pair_key,
-                "log": log,
-                "model": model,
-                "task": str(md.get("task")),
-                "item_id": str(md.get("item_id")),
-                "contrast": str(md.get("contrast")),
-                "side": side,
-                **{name: values[name] for name in SIDE_FIELDS},
-                **{name: math.nan if values[name] is None else float(values[name]) for name in FEATURES},
-            }
-        )
-    return rows
+    common = sample_columns(md, pair_key, log, model)
+    return [
+        {
+            **common,
+            "side": side,
+            **{name: sides[side][name] for name in SIDE_FIELDS},
+            **{name: math.nan if sides[side][name] is None else float(sides[side][name]) for name in FEATURES},
+        }
+        for side in SIDES
+    ]
+
+
+def sample_columns(md: dict[str, Any], pair_key: str, log: str, model: str) -> dict[str, str]:
+    """The columns the texts and features frames take from the sample, the same for both sides."""
+    return {
+        "pair_key": pair_key,
+        "log": log,
+        "model": model,
+        "task": str(md.get("task")),
+        "item_id": str(md.get("item_id")),
+        "contrast": str(md.get("contrast")),
+    }
 
 
 def missing_sides(md: dict[str, Any]) -> dict[str, dict[str, Any]]:

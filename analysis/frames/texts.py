@@ -54,7 +54,11 @@ from inspect_ai.log import read_eval_log
 
 from utility_gap.analysis.frames.cache import FramesCache
 from utility_gap.analysis.frames.reading import read_frames
-from utility_gap.analysis.frames.recorded_features import TRUNCATED_STOP_REASONS, side_outputs  # noqa: F401
+from utility_gap.analysis.frames.recorded_features import (  # noqa: F401 (TRUNCATED_STOP_REASONS: re-exported)
+    TRUNCATED_STOP_REASONS,
+    sample_columns,
+    side_outputs,
+)
 from utility_gap.analysis.frames.schemas import FrameError, Frames
 from utility_gap.analysis.frames.validation import columns_of, typed_columns, typed_frame, validate_frame
 from utility_gap.analysis.text_features import FEATURES, text_features
@@ -84,14 +88,7 @@ _PARALLEL_TEXTS = 2000  # above this many distinct texts, features are computed 
 
 
 def _side_rows(md: dict[str, Any], pair_key: str, log: str, model: str) -> list[dict[str, Any]]:
-    common = {
-        "pair_key": pair_key,
-        "log": log,
-        "model": model,
-        "task": str(md.get("task")),
-        "item_id": str(md.get("item_id")),
-        "contrast": str(md.get("contrast")),
-    }
+    common = sample_columns(md, pair_key, log, model)
     return [{**common, "side": side, **output} for side, output in side_outputs(md).items()]
 
 
