@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from inspect_ai.log import read_eval_log, write_eval_log
 
-import utility_gap.analysis.frames.reading as reading
+import utility_gap.analysis.frames.sample_rows as sample_rows
 import utility_gap.analysis.frames.texts as texts
 from synthetic_logs import SyntheticRun, synthetic_log, write_synthetic_logs
 from utility_gap.analysis.frames import read_frames
@@ -51,8 +51,8 @@ def no_log_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("the log was read although the cache holds its rows")
 
-    monkeypatch.setattr(reading, "read_eval_log_sample_summaries", refuse)
-    monkeypatch.setattr(reading, "_rows_of", refuse)
+    monkeypatch.setattr(sample_rows, "read_eval_log_sample_summaries", refuse)
+    monkeypatch.setattr(sample_rows, "_rows_of", refuse)
 
 
 def test_a_second_read_serves_identical_frames_from_the_cache(log_dir: Path, tmp_path: Path,

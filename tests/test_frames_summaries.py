@@ -18,7 +18,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.log import read_eval_log, write_eval_log
 from inspect_ai.model import get_model
 
-from utility_gap.analysis.frames import reading
+from utility_gap.analysis.frames import sample_rows
 from utility_gap.analysis.frames import read_frames
 from utility_gap.evals.judge_controls import judge_controls
 from utility_gap.evals.writing import essay
@@ -54,14 +54,14 @@ def test_summaries_give_the_same_frames_as_full_samples(logs: Path) -> None:
 
 def test_no_full_sample_is_read_when_the_summaries_suffice(logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     full_reads: list[str] = []
-    original = reading.read_eval_log
+    original = sample_rows.read_eval_log  # where every sample is read
 
     def counting(path, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not kwargs.get("header_only"):
             full_reads.append(str(path))
         return original(path, *args, **kwargs)
 
-    monkeypatch.setattr(reading, "read_eval_log", counting)
+    monkeypatch.setattr(sample_rows, "read_eval_log", counting)
     read_frames(logs)
     assert full_reads == []
     read_frames(logs, summaries=False)

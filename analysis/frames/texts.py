@@ -50,10 +50,9 @@ from typing import Any
 
 import pandas as pd
 
-from inspect_ai.log import read_eval_log
-
 from utility_gap.analysis.frames.cache import FramesCache
 from utility_gap.analysis.frames.reading import read_frames
+from utility_gap.analysis.frames.sample_rows import in_dataset_order, read_whole_log
 from utility_gap.analysis.frames.recorded_features import (  # noqa: F401 (TRUNCATED_STOP_REASONS: re-exported)
     TRUNCATED_STOP_REASONS,
     sample_columns,
@@ -82,8 +81,6 @@ FEATURES_SCHEMA: dict[str, tuple[str, bool]] = {
     **{column: spec for column, spec in TEXTS_SCHEMA.items() if column != "text"},
     **{name: ("float64", True) for name in FEATURES},
 }
-_EXCLUDED_FIELDS = {"messages", "events", "store", "attachments"}
-_BIG_LOG_BYTES = 20_000_000
 _PARALLEL_TEXTS = 2000  # above this many distinct texts, features are computed in worker processes
 
 
@@ -94,13 +91,11 @@ def _side_rows(md: dict[str, Any], pair_key: str, log: str, model: str) -> list[
 
 def _log_texts(path: str, log: str) -> list[dict[str, Any]]:
     """Texts of one paired-writing log, in dataset order then epoch."""
-    big = os.path.getsize(path) > _BIG_LOG_BYTES
     try:
-        eval_log = read_eval_log(path, exclude_fields=_EXCLUDED_FIELDS if big else None)
+        eval_log = read_whole_log(path)
     except Exception as ex:  # a corrupt or unreadable file: name it
         raise FrameError(f"Could not read log '{path}': {ex}") from ex
-    order = {str(sample_id): i for i, sample_id in enumerate(eval_log.eval.dataset.sample_ids or [])}
-    samples = sorted(eval_log.samples or [], key=lambda s: (order.get(str(s.id), len(order)), str(s.id), s.epoch))
+    samples = in_dataset_order(eval_log.samples or [], eval_log)
     rows: list[dict[str, Any]] = []
     for sample in samples:
         md = sample.metadata or {}
