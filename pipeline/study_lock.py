@@ -49,8 +49,9 @@ class StudyLock(Protocol):
 class LocalStudyLock:
     """An exclusive, non-blocking `flock` on `DIR/.utility-gap.lock`, released on exit."""
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(self, folder: str | os.PathLike[str], shown: str | os.PathLike[str] | None = None) -> None:
         self.folder = Path(folder)
+        self.shown = Path(shown) if shown is not None else self.folder  # the --out a busy message names
         self.path = self.folder / LOCK_FILE
         self._fd: int | None = None
 
@@ -61,7 +62,7 @@ class LocalStudyLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise StudyFolderBusy(_busy_message(self.folder, _read_holder(self.path))) from None
+            raise StudyFolderBusy(_busy_message(self.shown, _read_holder(self.path))) from None
         except BaseException:
             os.close(fd)
             raise
@@ -85,11 +86,14 @@ class LocalStudyLock:
             os.close(fd)
 
 
-LOCKS: dict[str, Callable[[str], StudyLock]] = {"": LocalStudyLock, "file": LocalStudyLock}
+LOCKS: dict[str, Callable[..., StudyLock]] = {"": LocalStudyLock, "file": LocalStudyLock}
 
 
-def lock_for(out: str | os.PathLike[str]) -> StudyLock:
-    """The lock for a study folder, chosen by its URL scheme (a plain path is local)."""
+def lock_for(out: str | os.PathLike[str], shown: str | os.PathLike[str] | None = None) -> StudyLock:
+    """The lock for a study folder, chosen by its URL scheme (a plain path is local).
+
+    `shown`: the `--out` a busy message names, when the lock is a folder inside it.
+    """
     text = os.fspath(out)
     scheme = urlparse(text).scheme if "://" in text else ""
     if scheme not in LOCKS:
@@ -99,13 +103,13 @@ def lock_for(out: str | os.PathLike[str]) -> StudyLock:
         )
     if scheme == "file":
         text = urlparse(text).path
-    return LOCKS[scheme](text)
+    return LOCKS[scheme](text, shown)
 
 
 @contextlib.contextmanager
-def study_lock(out: str | os.PathLike[str]) -> Iterator[StudyLock]:
+def study_lock(out: str | os.PathLike[str], shown: str | os.PathLike[str] | None = None) -> Iterator[StudyLock]:
     """Hold the study folder for the duration of the block; refuse at once if it is held."""
-    lock = lock_for(out)
+    lock = lock_for(out, shown)
     lock.acquire()
     try:
         yield lock

@@ -268,21 +268,13 @@ def part_lock(out: Path, model: str, folder: Path | None = None) -> Iterator[Non
     """Hold a model's part of the study; refuse at once (naming the holder) when another run has it."""
     folder = folder or tasks_dir(out, model)
     try:
-        with study_lock(folder):
+        with study_lock(folder, shown=out):  # its message names the study folder the user passed
             yield
     except StudyFolderBusy as ex:
-        raise StudyFolderBusy(_part_busy_message(str(ex), out, folder, model)) from None
-
-
-def _part_busy_message(message: str, out: Path, folder: Path, model: str) -> str:
-    """The lock's message, naming the study folder (what the user passed) and the part."""
-    prefix = f"--out {folder} "
-    if message.startswith(prefix):
-        message = f"--out {out} " + message[len(prefix) :]
-    return (
-        f"{message}\nThat run holds model {model}'s part of the study. Other models' parts may run at the same "
-        "time (--only-model MODEL); one model's part runs in one process at a time."
-    )
+        raise StudyFolderBusy(
+            f"{ex}\nThat run holds model {model}'s part of the study. Other models' parts may run at the same "
+            "time (--only-model MODEL); one model's part runs in one process at a time."
+        ) from None
 
 
 @contextlib.contextmanager
