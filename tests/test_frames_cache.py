@@ -140,3 +140,26 @@ def test_frames_from_columns_equal_frames_from_rows() -> None:
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
         for column in ("text", "mixed"):
             assert [type(v) for v in got[column]] == [type(v) for v in expected[column]]
+
+
+def test_the_reader_version_covers_every_module_that_makes_rows() -> None:
+    # A module left out would let a changed reader meet rows cached by the old one.
+    import ast
+
+    from utility_gap.analysis.frames import cache
+
+    frames = Path(cache.__file__).parent
+    prefix = "utility_gap.analysis."
+    seen, todo = set(), ["frames/sample_rows.py", "frames/reading.py", "frames/texts.py"]
+    while todo:
+        name = todo.pop()
+        if name in seen or name == "frames/cache.py":
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse((frames.parent / name).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(prefix):
+                module = node.module[len(prefix):].replace(".", "/")
+                if (frames.parent / f"{module}.py").is_file() and module.split("/")[0] in ("frames", "text_features"):
+                    todo.append(f"{module}.py")
+    listed = {str((frames / m).resolve().relative_to(frames.parent)) for m in cache._READER_MODULES}
+    assert seen <= listed, f"not in the frames cache's reader version: {sorted(seen - listed)}"

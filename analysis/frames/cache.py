@@ -39,7 +39,9 @@ logger = logging.getLogger(__name__)
 CACHE_ENV = "UTILITY_GAP_CACHE"
 _TAIL_BYTES = 65536
 # the modules whose code decides what a log's rows are
-_READER_MODULES = ("reading.py", "recorded_features.py", "schemas.py", "texts.py", "../text_features.py")
+_READER_MODULES = (
+    "reading.py", "sample_rows.py", "recorded_features.py", "schemas.py", "validation.py", "texts.py", "../text_features.py",
+)
 
 
 def default_cache_dir() -> Path:
