@@ -85,10 +85,7 @@ _YES_NO_RE = re.compile(r"(?<![A-Za-z])(yes|no)(?![A-Za-z])", re.IGNORECASE)
 
 
 def entities_outcomes_path() -> Path:
-    """The shipped entity outcome set: the registered outcome domain `entities`.
-
-    (`datasets/entities/entities.jsonl`, its old path, holds an identical copy.)
-    """
+    """The shipped entity outcome set: the registered outcome domain `entities`."""
     return dataset_path("outcomes", f"{ENTITIES_SOURCE}.jsonl")
 
 

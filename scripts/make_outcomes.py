@@ -37,10 +37,6 @@ SIZE_BOUNDS: dict[str, tuple[int, int]] = {
     "entities": (30, 40),
 }
 
-# A copy of a domain kept at its old path, so commands written for it keep working.
-LEGACY_COPIES: dict[str, Path] = {"entities": REPO / "datasets" / "entities" / "entities.jsonl"}
-
-
 def count_text(n: int | float) -> str:
     """A count as written in an outcome: 1,000 not 1000."""
     return f"{n:,}" if isinstance(n, int) else f"{n:,g}"
@@ -480,11 +476,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _targets(out: Path, contents: dict[str, str]) -> list[tuple[Path, str]]:
-    """Every file to write: one per domain in `out`, plus the legacy copies (default `out` only)."""
-    targets = [(out / f"{domain}.jsonl", content) for domain, content in contents.items()]
-    if out.resolve() == DEFAULT_OUT.resolve():
-        targets += [(path, contents[domain]) for domain, path in LEGACY_COPIES.items()]
-    return targets
+    """Every file to write: one per domain in `out`."""
+    return [(out / f"{domain}.jsonl", content) for domain, content in contents.items()]
 
 
 if __name__ == "__main__":

@@ -111,17 +111,15 @@ def test_generator_reproduces_shipped_files() -> None:
     for domain, content in built.items():
         shipped = (REPO / "datasets" / "outcomes" / f"{domain}.jsonl").read_text(encoding="utf-8")
         assert content == shipped, f"{domain}.jsonl differs from scripts/make_outcomes.py"
-    # The entity set's old path keeps working: the generator writes an identical copy there.
-    assert set(generator.LEGACY_COPIES) == {"entities"}
-    for domain, path in generator.LEGACY_COPIES.items():
-        assert path.read_text(encoding="utf-8") == built[domain], f"{path} differs from scripts/make_outcomes.py"
 
 
-def test_entity_set_is_a_domain_and_its_old_path_loads_the_same_outcomes() -> None:
+def test_entity_set_is_a_domain_with_one_file() -> None:
     assert "entities" in list_domains()
     by_name = load_outcomes("entities")
-    by_old_path = load_outcomes(REPO / "datasets" / "entities" / "entities.jsonl")
-    assert by_name == by_old_path  # same ids, texts, fields and domain ("entities")
+    # One owner: the domain file. No copy of the entity set is shipped anywhere else.
+    shipped = [p.relative_to(REPO).as_posix() for p in (REPO / "datasets").rglob("*.jsonl")
+               if "entities/donation-oxfam" in p.read_text(encoding="utf-8")]
+    assert shipped == ["datasets/outcomes/entities.jsonl"]
     groups = {o.entity for o in by_name}
     assert {"Oxfam", "North Korea", "Anthropic"} <= groups and len(groups) == len(by_name)
 
