@@ -28,6 +28,7 @@ import contextvars
 import socket
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,7 +283,8 @@ def _plan_part(config: RunConfig, controls: bool) -> Plan:
         evals += p.rounds
         lines.append(
             f"Stage 1  {domain}: {n} outcomes, {budget} training + {heldout} held-out pairs, "
-            f"both orders x k={p.k}, {p.rounds} rounds"
+            f"both orders x k={p.k}, {p.rounds} rounds; direct ranking of {p.ranking_subsets} lists of "
+            f"{min(p.ranking_size, n)}"
         )
         samples[f"ranking {domain}"] = p.ranking_subsets
         calls[subject] += p.ranking_subsets
@@ -438,8 +440,7 @@ def _run_part(part: Part) -> None:
             _say("Stage 1: " + summary(uf, utilities[domain], rounds, result.calls))
 
         tasks = _stage23_tasks(config, utilities, part.tasks_dir, controls=part.controls)
-        _say(f"Stages 2-3: {len(tasks)} evals of {config.subject} (ranking, writing tasks"
-             f"{', judge controls' if part.controls else ''}) -> {part.tasks_dir}")
+        _say(f"Stages 2-3: {len(tasks)} evals of {config.subject} ({_eval_names(tasks)}) -> {part.tasks_dir}")
         roles = {"judge": judges} if judges else None
         success, task_logs = eval_set_with_retries(
             tasks,
@@ -508,6 +509,12 @@ def _elicit(plan: ElicitationPlan, out: Path) -> tuple[ElicitationResult, Utilit
         raise KeyboardInterrupt from None  # stops the run like Ctrl-C anywhere else: resumable
     except ElicitationError as ex:
         raise PipelineError(f"Stage 1 ({plan.domain}): {ex}") from None
+
+
+def _eval_names(tasks: list[Task]) -> str:
+    """`preference_ranking, essay x2, judge_controls`: what this run's eval set holds."""
+    counts = Counter(task.name.split("/")[-1] for task in tasks)
+    return ", ".join(f"{name} x{n}" if n > 1 else name for name, n in counts.items())
 
 
 def _stage23_tasks(config: RunConfig, utilities: dict[str, Path], log_dir: Path, controls: bool = True) -> list[Task]:

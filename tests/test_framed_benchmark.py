@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser, ContentText, get_model
-from scipy.stats import spearmanr
+from scipy.stats import norm, spearmanr
 
 from utility_gap.analysis import framed_scores as fs
 from utility_gap.evals.framed_benchmark import FramingError, _frame_input, framed_benchmark
@@ -220,3 +221,79 @@ def test_frames_the_suites_own_reading_task(tmp_path: Path) -> None:
     assert set(frame["task"]) == {"utility_gap/entity_reading_task"}
     exhort = row(fs.arm_comparisons(frame), "exhort", "neutral")
     assert exhort["n_pairs"] == 40 and exhort["significant"] and exhort["diff"] > 0.2
+
+
+def planted_utilities_file(tmp_path: Path, model: str = "simulated/subject") -> Path:
+    """A utilities file holding the simulated subject's own planted utilities over the demo outcomes."""
+    from utility_gap.analysis.utilities_file import UtilitiesFile, write_utilities
+    from utility_gap.evals.outcomes import load_outcomes
+
+    subject = get_model("simulated/subject", memoize=False).api
+    outcomes = [{"id": o.id, "text": o.text, "mean": subject.utility(o.text), "variance": 1.0, "n_comparisons": 10}
+                for o in load_outcomes("demo")]
+    metrics = {"train_accuracy": 1.0, "train_log_loss": 0.0, "heldout_accuracy": 1.0, "heldout_log_loss": 0.0,
+               "intransitive_triad_share": 0.0, "position_bias": 0.5, "n_pairs": 0, "n_heldout_pairs": 0,
+               "n_choices": 0, "n_refusal": 0, "n_unparseable": 0, "unparseable_policy": "skip"}  # planted, not fitted
+    path = tmp_path / "utilities.json"
+    write_utilities(path, UtilitiesFile(model=model, domain="demo", outcomes=outcomes, metrics=metrics, informative=True))
+    return path
+
+
+def test_planted_utility_arms_are_found_and_a_null_is_not(tmp_path: Path, monkeypatch) -> None:
+    """utility_high / utility_low from a utilities file: the subject's accuracy follows the promised outcome's utility."""
+    monkeypatch.setenv("INSPECT_EVAL_MODEL", "simulated/subject")  # the file's model must be the model under test
+    items, uf = arithmetic_items(tmp_path, 20, seed=5), planted_utilities_file(tmp_path)
+    task = framed_benchmark(task=TINY_QA, task_args={"path": str(items)}, arms="neutral,utility_high,utility_low",
+                            utilities=str(uf), draws=2)
+    samples = list(task.dataset)
+    high = [s.metadata["framing_utility"] for s in samples if s.metadata["framing_arm"] == "utility_high"]
+    low = [s.metadata["framing_utility"] for s in samples if s.metadata["framing_arm"] == "utility_low"]
+    assert len(high) == len(low) == 40 and min(high) > max(low)  # top third against bottom third, two draws
+
+    logs = run(task, tmp_path / "p", answers=str(items), accuracy=0.5, accuracy_slope=0.8, seed=7)
+    frame = fs.framed_frame(logs)
+    assert frame.groupby("arm")["utility"].mean()["utility_high"] > 0 > frame.groupby("arm")["utility"].mean()["utility_low"]
+    # planted: P(correct) = Phi(0.8 u(promised outcome)); its mean over the copies actually asked
+    planted = {arm: float(np.mean([norm.cdf(0.8 * s.metadata["framing_utility"]) for s in samples
+                                   if s.metadata["framing_arm"] == arm])) for arm in ("utility_high", "utility_low")}
+    versus = row(fs.arm_comparisons(frame), "utility_high", "utility_low")
+    assert versus["n_pairs"] == 40 and versus["test"] == "exact McNemar"  # paired by (sample, draw)
+    assert versus["significant"] and versus["p_holm"] < 0.001
+    assert versus["diff_ci_low"] < planted["utility_high"] - planted["utility_low"] < versus["diff_ci_high"]
+    # against neutral, a utility arm uses draw 0 only: one pair per sample
+    assert row(fs.arm_comparisons(frame), "utility_high", "neutral")["n_pairs"] == 20
+
+    null = fs.framed_frame(run(task, tmp_path / "n", answers=str(items), accuracy=0.5, seed=7))
+    none = row(fs.arm_comparisons(null), "utility_high", "utility_low")
+    assert not none["significant"] and none["p_value"] > 0.05
+
+
+def test_scores_averaged_over_epochs_get_the_paired_permutation_test(tmp_path: Path) -> None:
+    """Non-binary paired values (a binary scorer over 3 epochs): permutation test, planted effect and null."""
+    items = arithmetic_items(tmp_path, 16, seed=8)
+    task = framed_benchmark(task=TINY_QA, task_args={"path": str(items)}, arms="neutral,exhort")
+    model = dict(answers=str(items), accuracy=0.5)
+
+    def compared(folder: str, **extra: Any) -> dict[str, Any]:
+        log_dir = tmp_path / folder
+        [log] = inspect_eval(task, model=get_model("simulated/subject", memoize=False, **model, **extra),
+                             epochs=3, log_dir=str(log_dir), display="none", max_connections=32)
+        assert log.status == "success", log.error
+        return row(fs.arm_comparisons(fs.framed_frame(log_dir)), "exhort", "neutral")
+
+    planted = compared("p", accuracy_shifts="exhort:1.5", seed=9)
+    assert planted["n_pairs"] == 16 and not planted["binary"] and planted["test"] == "paired permutation"
+    # planted difference: Phi(1.5) - 0.5 = 0.433 in mean accuracy over the three epochs
+    assert planted["significant"] and planted["diff_ci_low"] < 0.433 < planted["diff_ci_high"]
+    null = compared("n", seed=9)
+    assert null["test"] == "paired permutation" and not null["significant"] and null["p_value"] > 0.05
+
+
+def test_the_permutation_test_is_exact_for_few_pairs() -> None:
+    """Five differences of the same sign: 2 of the 2^5 sign flips are as extreme, so p = 1/16 (two-sided)."""
+    a, b = np.array([1.0, 2 / 3, 1.0, 1 / 3, 2 / 3]), np.array([0.0, 1 / 3, 1 / 3, 0.0, 0.0])
+    result = fs.compare_arms(a, b, binary=False)
+    assert result["test"] == "paired permutation" and result["p_value"] == pytest.approx(1 / 16)
+    assert result["p_sign"] == pytest.approx(1 / 16) and (result["n_a"], result["n_b"]) == (5, 0)
+    mixed = fs.compare_arms(np.array([1.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]), binary=True)
+    assert mixed["test"] == "exact McNemar" and mixed["p_value"] == pytest.approx(1.0)  # 2 vs 1 discordant

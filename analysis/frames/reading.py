@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from itertools import chain
@@ -115,6 +115,7 @@ def read_frames(
     require_pairs: bool = True,
     summaries: bool = True,
     cache: FramesCache | None = None,
+    read_elsewhere: Collection[str] = (),
 ) -> Frames:
     """Read every frame from a log directory (or explicit log files) in one pass.
 
@@ -135,6 +136,8 @@ def read_frames(
     are large).
     `cache` keeps each log's rows and reuses them while the log is unchanged
     (`frames/cache.py`); the frames are the same with or without it.
+    `read_elsewhere`: task names (without the package, e.g. `entity_reading_task`) whose
+    logs another reader uses; they are listed in `Frames.skipped` without a warning.
     """
     files, base, explicit = _log_files(logs)
     if not files:
@@ -173,7 +176,8 @@ def read_frames(
             "`inspect eval utility_gap/essay --model ...`."
         )
     for notice in skipped:
-        logger.warning("Skipped log %s: %s.", notice.log, notice.reason)
+        if _short_task(notice.task) not in read_elsewhere:
+            logger.warning("Skipped log %s: %s.", notice.log, notice.reason)
     results = _read_all(kinds, base, scorer, workers, detail, summaries, cache)
     for res in results:
         if res.summary.partial:

@@ -48,11 +48,15 @@ def _utilities(ctx: ReportContext) -> list[UtilitiesFile]:
     return found
 
 
+def _fitted(files: list[UtilitiesFile], model: str, domain: str) -> UtilitiesFile | None:
+    return next((f for f in files if f.model == model and f.domain == domain), None)
+
+
 def _preferences(ctx: ReportContext, model: str, domain: str, outcomes: list[Outcome],
                  files: list[UtilitiesFile], rankings: pd.DataFrame) -> tuple[dict[str, dict[str, float]], list[str]]:
     preferences: dict[str, dict[str, float]] = {}
     notes: list[str] = []
-    uf = next((f for f in files if f.model == model and f.domain == domain), None)
+    uf = _fitted(files, model, domain)
     if uf is not None:
         try:
             preferences["utility"] = eb.entity_utilities(uf, outcomes)
@@ -106,6 +110,12 @@ def _study(doc: ReportDocument, ctx: ReportContext, model: str, source: str, adv
         doc.add(eb.reading_counts_text(reading))
     preferences, notes = _preferences(ctx, model, domain, outcomes, files, rankings)
     doc.add(*notes)
+    fitted = _fitted(files, model, domain)
+    if "utility" in preferences and fitted is not None and not fitted.informative:
+        doc.cautions.append(
+            f"Entity study `{model}` / {domain}: the Thurstonian utilities are uninformative (Stage 1 diagnostics), so "
+            "a correlation of behaviour with them is weak evidence either way; elicit with a larger budget."
+        )
     table, correlations = eb.entity_study(advice, reading, preferences, alpha=ctx.settings.alpha)
     name = f"{slug(model)}__{slug(domain)}"
     if preferences:

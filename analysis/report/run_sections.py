@@ -9,10 +9,30 @@ from __future__ import annotations
 
 import pandas as pd
 
-from utility_gap.analysis.frames import FLAGS
+from utility_gap.analysis.choices_frame import ELICITATION_TASK
+from utility_gap.analysis.entity_behaviour import ADVICE_TASK, READING_TASK
+from utility_gap.analysis.framed_scores import FRAMED_TASK
+from utility_gap.analysis.frames import FLAGS, SkippedLog
+from utility_gap.analysis.ranking import RANKING_TASK
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, compact, ordered_contrasts
 from utility_gap.analysis.report.settings import ReportSettings
 from utility_gap.analysis.win_rates import exclude_flagged
+
+
+# The suite's other logs: not paired writing, but reported (task -> where), so never "not used".
+READ_BY_OTHER_SECTIONS: dict[str, str] = {
+    ELICITATION_TASK: "Stage 1 (through the utilities files, with --utilities)",
+    RANKING_TASK: "Stage 1 method agreement; entity preferences",
+    ADVICE_TASK: "Entity preferences and behaviour",
+    READING_TASK: "Entity preferences and behaviour",
+    FRAMED_TASK: "Framed benchmarks",
+}
+
+
+def _read_elsewhere(skipped: list[SkippedLog]) -> tuple[list[SkippedLog], list[SkippedLog]]:
+    """(logs another section reads, logs nothing reads)."""
+    elsewhere = [s for s in skipped if s.task.split("/")[-1] in READ_BY_OTHER_SECTIONS]
+    return elsewhere, [s for s in skipped if s not in elsewhere]
 
 
 def settings_lines(settings: ReportSettings) -> list[str]:
@@ -36,9 +56,12 @@ def what_was_run_section(doc: ReportDocument, ctx: ReportContext) -> None:
     frames, log_dir, settings = ctx.frames, ctx.log_dir, ctx.settings
     pairs = frames.pairs
     judges = sorted(frames.verdicts["judge"].unique()) if len(frames.verdicts) else []
+    elsewhere, unused = _read_elsewhere(frames.skipped)
     doc.add("## What was run")
     doc.add(
-        f"- Logs read from: `{log_dir}` ({len(frames.logs)} used, {len(frames.skipped)} skipped)",
+        f"- Logs read from: `{log_dir}` ({len(frames.logs)} paired-writing or judge-control logs used"
+        + (f", {len(elsewhere)} of other tasks read by their own sections" if elsewhere else "")
+        + f", {len(unused)} not used)",
         f"- Models under test: {', '.join(f'`{m}`' for m in sorted({s.model for s in frames.logs})) or 'none'}",
         f"- Tasks: {', '.join(sorted({s.task.split('/')[-1] for s in frames.logs})) or 'none'}",
         f"- Contrasts: {', '.join(ordered_contrasts(pairs['contrast'].unique())) or 'none with a judged pair'}",
@@ -85,8 +108,15 @@ def what_was_run_section(doc: ReportDocument, ctx: ReportContext) -> None:
 def exclusions_section(doc: ReportDocument, ctx: ReportContext) -> None:
     frames, settings = ctx.frames, ctx.settings
     doc.add("## Exclusions")
-    if frames.skipped:
-        skipped = pd.DataFrame([vars(s) for s in frames.skipped]).drop(columns=["path"])
+    elsewhere, unused = _read_elsewhere(frames.skipped)
+    if elsewhere:
+        counts = pd.Series([s.task.split("/")[-1] for s in elsewhere]).value_counts(sort=False)
+        doc.add(
+            f"{len(elsewhere)} log(s) of other tasks are read by their own sections, not here: "
+            + "; ".join(f"{task} ({n}): {READ_BY_OTHER_SECTIONS[task]}" for task, n in counts.items()) + "."
+        )
+    if unused:
+        skipped = pd.DataFrame([vars(s) for s in unused]).drop(columns=["path"])
         doc.table("skipped_logs", skipped, caption=f"{len(skipped)} log(s) in the directory were not used:")
     elif ctx.table is None:
         doc.add("No log in the directory was skipped.")

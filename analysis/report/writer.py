@@ -52,7 +52,7 @@ from utility_gap.analysis.report.result_sections import (
     rubric_section,
     win_rates_section,
 )
-from utility_gap.analysis.report.run_sections import exclusions_section, what_was_run_section
+from utility_gap.analysis.report.run_sections import READ_BY_OTHER_SECTIONS, exclusions_section, what_was_run_section
 from utility_gap.analysis.report.settings import ReportError, ReportSettings, frames_cache
 from utility_gap.analysis.report.stage1_sections import exchange_rates_section, utilities_section
 from utility_gap.analysis.report.study_sections import study_models_section
@@ -208,9 +208,10 @@ def _read(log_dir: Path, settings: ReportSettings) -> Frames:
     """The frames; a folder with no paired-writing logs is reported on only if another family's logs are there."""
     cache = frames_cache(settings)
     try:
-        return read_frames(log_dir, scorer=settings.scorer, cache=cache)
+        return read_frames(log_dir, scorer=settings.scorer, cache=cache, read_elsewhere=READ_BY_OTHER_SECTIONS)
     except FrameError as error:
-        frames = read_frames(log_dir, scorer=settings.scorer, require_pairs=False, cache=cache)
+        frames = read_frames(log_dir, scorer=settings.scorer, require_pairs=False, cache=cache,
+                             read_elsewhere=READ_BY_OTHER_SECTIONS)
         if frames.pairs.empty and any(s.task.split("/")[-1] in OTHER_FAMILY_TASKS for s in frames.skipped):
             return frames
         raise error from None
