@@ -18,7 +18,7 @@ is a paired item: a (base_id, draw) scored under both arms, its value the mean o
 epochs. Binary values with one epoch get the **exact McNemar test** (a binomial test of
 the discordant pairs, `n_a` a-right-b-wrong against `n_b`); any other values a **paired
 permutation test** of the mean difference (`scipy.stats.permutation_test`, signs of the
-differences flipped; exact up to 2^12 pairs, else 20,000 seeded resamples) beside a sign
+differences flipped; exact up to 12 pairs (2^12 sign patterns), else 20,000 seeded resamples) beside a sign
 test. `win_rate` is n_a / (n_a + n_b); the equivalence test (TOST), power and minimum
 detectable effect come from `equivalence_power.equivalence_table` on those counts, so a
 null reads as in the writing report: on the scale of "of the pairs that differ, how

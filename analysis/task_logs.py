@@ -27,3 +27,21 @@ def task_logs(logs: str | Path | Iterable[str | Path | EvalLogInfo], task_name: 
         for source in sources
         if read_eval_log(source, header_only=True).eval.task.split("/")[-1] == task_name
     ]
+
+
+def unfinished_logs(paths: Iterable[str | Path]) -> list[str]:
+    """One line per log that did not finish (stopped, cancelled, errored): its status and samples present.
+
+    Its finished samples are in the frames; the rest are missing, not failed, so a reader
+    must be told (a rerun of the same command completes them).
+    """
+    lines = []
+    for path in paths:
+        header = read_eval_log(str(path), header_only=True)
+        if header.status == "success":
+            continue
+        expected = (header.eval.dataset.samples or 0) * (header.eval.config.epochs or 1)
+        present = header.results.completed_samples if header.results else 0
+        lines.append(f"`{Path(str(path)).name}` ({header.eval.task}): status {header.status}, {present} of "
+                     f"{expected} samples finished")
+    return lines

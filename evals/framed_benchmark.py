@@ -46,6 +46,7 @@ from inspect_ai.solver import TaskState
 
 from utility_gap.analysis.framed_scores import non_numeric_values
 from utility_gap.evals.entity_behaviour import ENTITIES_SOURCE, load_entities
+from utility_gap.evals.task_arguments import mark_argument_error, task_arguments
 from utility_gap.evals.task_lookup import TaskLookupError, build_task
 from utility_gap.solvers.benchmark_framing import BENCHMARK_ARMS, ENTITY_ARM, UTILITY_ARMS, benchmark_framing
 from utility_gap.solvers.utility_draws import (
@@ -214,6 +215,14 @@ def framed_benchmark(
         seed: Seed for the utility draws.
         allow_model_mismatch: Accept a utilities file fitted for another model.
     """
+    try:
+        return _framed(task, arms, task_args, utilities, draws, entities, n_samples, seed, allow_model_mismatch)
+    except FramingError as ex:  # under `inspect eval`: one paragraph naming the argument, no traceback
+        raise mark_argument_error(ex, TASK_NAME)
+
+
+def _framed(task: str, arms: str | list[str], task_args: dict[str, Any] | str | None, utilities: str | None,
+            draws: int, entities: str, n_samples: int | None, seed: int, allow_model_mismatch: bool) -> Task:
     chosen = _arms(arms)
     if int(draws) < 1:
         raise FramingError(f"-T draws={draws}: use 1 or more.")
@@ -245,11 +254,15 @@ def framed_benchmark(
                 f"pass -T utilities=PATH ({ELICIT_HINT.format(model=MODEL_PLACEHOLDER, domain='D')}; MODEL: the model "
                 "under test)."
             )
-        utilities_file = read_utilities_for_task(utilities)
-        outcome_entity = outcome_entities(utilities_file.domain)
+        with task_arguments(TASK_NAME):
+            utilities_file = read_utilities_for_task(utilities)
+            outcome_entity = outcome_entities(utilities_file.domain)
     elif utilities:
         logger.warning("-T utilities=%s is ignored: no arm uses utilities.", utilities)
-    names = load_entities(entities) if ENTITY_ARM in chosen else []
+    try:
+        names = load_entities(entities) if ENTITY_ARM in chosen else []
+    except ValueError as ex:
+        raise FramingError(f"-T entities={entities}: {ex}") from None
 
     framed: list[Sample] = []
     for index, sample in enumerate(samples):

@@ -219,3 +219,34 @@ def test_an_interrupted_entity_study_resumes_without_redoing_finished_samples(tm
     per_entity = pd.read_csv(out / "report" / "tables" / "entity_behaviour__simulated-subject__ents.csv")
     assert per_entity["n_items"].sum() == 2 * len(names)
     assert per_entity["n_samples"].sum() == 2 * planned["entity advice"]  # each advice sample names two entities
+
+
+def _cut_short(log_dir: Path, keep: int) -> None:
+    """Rewrite the one log in `log_dir` as a run stopped by Ctrl-C after `keep` samples."""
+    from inspect_ai.log import write_eval_log
+
+    [info] = list_eval_logs(str(log_dir))
+    log = read_eval_log(info)
+    log.status, log.samples = "cancelled", (log.samples or [])[:keep]
+    assert log.results is not None
+    log.results.completed_samples = keep
+    write_eval_log(log, info.name)
+
+
+def test_a_log_that_did_not_finish_is_named_in_the_entity_section(tmp_path: Path) -> None:
+    from inspect_ai import eval as inspect_eval
+
+    from utility_gap.evals.entity_behaviour import entity_donation_advice
+
+    ents = entity_set(tmp_path, NAMES[:4])
+    model = get_model("simulated/subject", memoize=False, entity_set=str(ents))
+    [log] = inspect_eval(entity_donation_advice(entities=str(ents)), model=model, log_dir=str(tmp_path / "logs"),
+                         display="none")
+    assert log.status == "success" and len(log.samples or []) == 12
+    write_report(tmp_path / "logs", tmp_path / "whole")
+    assert "did not finish" not in (tmp_path / "whole" / "report.md").read_text()
+    _cut_short(tmp_path / "logs", keep=5)
+    write_report(tmp_path / "logs", tmp_path / "cut")
+    text = (tmp_path / "cut" / "report.md").read_text()
+    assert "entity_donation_advice): status cancelled, 5 of 12 samples finished" in text
+    assert "Entity study: 1 log(s) did not finish" in text  # among the cautions at the top

@@ -7,6 +7,7 @@ Planted effects must be found; planted nulls must not be.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import subprocess
@@ -19,6 +20,7 @@ import pandas as pd
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import Sample
+from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser, ContentText, get_model
 from scipy.stats import norm, spearmanr
 
@@ -103,13 +105,14 @@ def test_copies_pair_across_arms_and_keep_the_task(tmp_path: Path) -> None:
         ("gsm8k", {}, "named package/task"),
         (f"{FIXTURES / 'tiny_qa.py'}@system_only", {}, "no user message to frame (sample id(s) s1)"),
         (f"{FIXTURES / 'tiny_qa.py'}@letter_graded", {}, "scorer 'letter_grade' returned 'A'"),
-        (str(FIXTURES / "tiny_qa.py"), {}, "defines 3 tasks"),
+        (str(FIXTURES / "tiny_qa.py"), {}, "defines 4 tasks"),
         (TINY_QA, {"task_args": {"items": "x"}}, "takes no argument 'items'"),
         (TINY_QA, {"arms": "neutral,bogus"}, "unknown arm(s) bogus"),
         (TINY_QA, {"arms": "neutral"}, "at least two different arms"),
         (TINY_QA, {"arms": "utility_high,utility_low"}, "need the model's utilities file"),
         ("utility_gap/framed_benchmark", {}, "cannot frame itself"),
         ("", {}, "name the task to frame"),
+        (TINY_QA, {"arms": "neutral,entity", "entities": "planets"}, "-T entities=planets: Unknown outcome domain"),
     ],
 )
 def test_bad_input_fails_before_any_call(spec: str, args: dict[str, Any], message: str) -> None:
@@ -130,8 +133,13 @@ def test_unknown_task_on_the_command_line_fails_before_any_call(tmp_path: Path) 
     calls = tmp_path / "calls.log"
     result = run_cli(tmp_path, "-T", "task=inspect_evals/no_such_task", "-M", f"call_log={calls}")
     assert result.returncode != 0
-    assert "-T task=inspect_evals/no_such_task: no Inspect task is registered under this name" in result.stdout + result.stderr
-    assert not calls.exists()
+    said = result.stdout + result.stderr
+    # one paragraph naming the argument, not a traceback
+    assert "utility_gap/framed_benchmark: -T task=inspect_evals/no_such_task: no Inspect task is registered" in said
+    assert "Traceback" not in said and not calls.exists()
+    scorer = run_cli(tmp_path, "-T", f"task={FIXTURES / 'tiny_qa.py'}@letter_graded", "-M", f"call_log={calls}")
+    assert scorer.returncode != 0 and "scorer 'letter_grade' returned 'A'" in scorer.stderr
+    assert "Traceback" not in scorer.stderr and not calls.exists() and not (tmp_path / "logs").exists()
 
 
 def test_non_numeric_values_in_logs_are_named_not_coerced() -> None:
@@ -234,14 +242,22 @@ def planted_utilities_file(tmp_path: Path, model: str = "simulated/subject") -> 
     metrics = {"train_accuracy": 1.0, "train_log_loss": 0.0, "heldout_accuracy": 1.0, "heldout_log_loss": 0.0,
                "intransitive_triad_share": 0.0, "position_bias": 0.5, "n_pairs": 0, "n_heldout_pairs": 0,
                "n_choices": 0, "n_refusal": 0, "n_unparseable": 0, "unparseable_policy": "skip"}  # planted, not fitted
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "utilities.json"
     write_utilities(path, UtilitiesFile(model=model, domain="demo", outcomes=outcomes, metrics=metrics, informative=True))
     return path
 
 
-def test_planted_utility_arms_are_found_and_a_null_is_not(tmp_path: Path, monkeypatch) -> None:
+def test_planted_utility_arms_are_found_and_a_null_is_not(tmp_path: Path) -> None:
     """utility_high / utility_low from a utilities file: the subject's accuracy follows the promised outcome's utility."""
-    monkeypatch.setenv("INSPECT_EVAL_MODEL", "simulated/subject")  # the file's model must be the model under test
+    # The file must be the tested model's own: another model's stops every sample before any model call.
+    other = planted_utilities_file(tmp_path / "other", model="simulated/chooser")
+    calls = tmp_path / "calls.log"
+    [refused] = inspect_eval(framed_benchmark(task=TINY_QA, arms="utility_high,utility_low", utilities=str(other)),
+                             model=get_model("simulated/subject", memoize=False, call_log=str(calls)),
+                             log_dir=str(tmp_path / "refused"), display="none")
+    assert refused.status == "error" and "for model 'simulated/chooser'" in refused.error.message
+    assert not calls.exists()
     items, uf = arithmetic_items(tmp_path, 20, seed=5), planted_utilities_file(tmp_path)
     task = framed_benchmark(task=TINY_QA, task_args={"path": str(items)}, arms="neutral,utility_high,utility_low",
                             utilities=str(uf), draws=2)
@@ -297,3 +313,40 @@ def test_the_permutation_test_is_exact_for_few_pairs() -> None:
     assert result["p_sign"] == pytest.approx(1 / 16) and (result["n_a"], result["n_b"]) == (5, 0)
     mixed = fs.compare_arms(np.array([1.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]), binary=True)
     assert mixed["test"] == "exact McNemar" and mixed["p_value"] == pytest.approx(1.0)  # 2 vs 1 discordant
+
+
+def test_a_solver_template_keeps_the_framing_in_the_user_turn(tmp_path: Path) -> None:
+    """A task whose solver wraps the prompt in a template (gsm8k's prompt_template): the framing sits in its {prompt}."""
+    spec = importlib.util.spec_from_file_location("tiny_qa_fixture", FIXTURES / "tiny_qa.py")
+    assert spec and spec.loader
+    fixture = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixture)
+    questions = {r["id"]: r["input"] for r in map(json.loads, (FIXTURES / "tiny_qa.jsonl").read_text().splitlines())}
+
+    task = framed_benchmark(task=f"{FIXTURES / 'tiny_qa.py'}@templated_qa", arms="neutral,exhort", n_samples=2)
+    [log] = [read_eval_log(info) for info in list_eval_logs(str(run(task, tmp_path)))]
+    intro, outro = fixture.TEMPLATE.split("{prompt}")
+    assert len(log.samples or []) == 4
+    for sample in log.samples or []:
+        users = [m.text for m in sample.messages if m.role == "user"]
+        assert len(users) == 1  # the template rewrote the one user turn; nothing was added beside it
+        assert users[0].startswith(intro) and users[0].endswith(outro)
+        found = identify_benchmark_framing(users[0][len(intro): -len(outro)])
+        assert found is not None and found.arm == sample.metadata["framing_arm"]
+        assert found.task == questions[sample.metadata["framing_base_id"]]
+
+
+def test_a_framed_log_that_did_not_finish_is_named_in_the_report(tmp_path: Path) -> None:
+    from inspect_ai.log import write_eval_log
+
+    logs = run(framed_benchmark(task=TINY_QA, arms="neutral,exhort"), tmp_path, answers=str(FIXTURES / "tiny_qa.jsonl"))
+    [info] = list_eval_logs(str(logs))
+    log = read_eval_log(info)
+    log.status, log.samples = "cancelled", (log.samples or [])[:10]  # as Ctrl-C leaves it: 10 of 24 samples
+    assert log.results is not None
+    log.results.completed_samples = 10
+    write_eval_log(log, info.name)
+    assert main(["report", str(logs), "--out", str(tmp_path / "report")]) == 0
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "status cancelled, 10 of 24 samples finished" in text and "Framed benchmarks: 1 log(s) did not finish" in text
+    assert row(pd.read_csv(tmp_path / "report" / "tables" / "framed_comparisons.csv"), "exhort", "neutral")["n_pairs"] == 5

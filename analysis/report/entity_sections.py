@@ -21,6 +21,7 @@ from utility_gap.analysis import entity_behaviour as eb
 from utility_gap.analysis.entity_figures import preference_behaviour_scatter
 from utility_gap.analysis.ranking import RANKING_TASK, aggregate_rankings, rankings_frame
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, slug
+from utility_gap.analysis.task_logs import unfinished_logs
 from utility_gap.analysis.utilities_file import UtilitiesFile, UtilitiesFileError, read_utilities
 from utility_gap.evals.outcomes import Outcome, OutcomeSetError, load_outcomes
 
@@ -85,6 +86,12 @@ def entity_section(doc: ReportDocument, ctx: ReportContext) -> None:
         "reading accuracy when a right answer wins money for it. Spearman correlations, Holm-corrected over each table."
     )
     advice, reading = eb.advice_frame(paths), eb.reading_frame(paths)
+    unfinished = unfinished_logs(paths)
+    if unfinished:
+        doc.add("Logs that did not finish (their finished samples are used; the others are missing, and rerunning "
+                "the command completes them):", *[f"- {line}" for line in unfinished])
+        doc.cautions.append(f"Entity study: {len(unfinished)} log(s) did not finish, so some entities have fewer "
+                            "samples than planned (see the entity section).")
     ranking_paths = _logs(ctx, (RANKING_TASK,))
     rankings = rankings_frame(ranking_paths) if ranking_paths else pd.DataFrame()
     files = _utilities(ctx)

@@ -22,6 +22,7 @@ from utility_gap.analysis import entity_behaviour as eb
 from utility_gap.analysis import framed_scores as fs
 from utility_gap.analysis.entity_figures import arm_means_plot
 from utility_gap.analysis.report.document import ReportContext, ReportDocument, fmt, slug
+from utility_gap.analysis.task_logs import unfinished_logs
 from utility_gap.analysis.utilities_file import UtilitiesFileError, read_utilities
 from utility_gap.evals.outcomes import OutcomeSetError, load_outcomes
 
@@ -58,6 +59,12 @@ def framed_section(doc: ReportDocument, ctx: ReportContext) -> None:
         f"`win_rate` is the share of differing pairs where arm a scored higher; the equivalence test (TOST) asks "
         f"whether it lies within 0.5 +- {settings.margin}, with the power and minimum detectable effect of that test."
     )
+    unfinished = unfinished_logs(paths)
+    if unfinished:
+        doc.add("Logs that did not finish (their finished samples are used; the others are missing):",
+                *[f"- {line}" for line in unfinished])
+        doc.cautions.append(f"Framed benchmarks: {len(unfinished)} log(s) did not finish; some samples are missing "
+                            "from the comparisons (see the section).")
     if frame.empty:
         doc.add("The framed-benchmark logs hold no samples.")
         return

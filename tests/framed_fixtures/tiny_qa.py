@@ -1,4 +1,4 @@
-"""Local file tasks for the framed-benchmark tests: a tiny QA task and two that cannot be framed.
+"""Local file tasks for the framed-benchmark tests: a tiny QA task, a templated one, and two that cannot be framed.
 
 Run as `-T task=tests/framed_fixtures/tiny_qa.py@tiny_qa`, as a lab would name its own file task.
 """
@@ -9,7 +9,7 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import Sample, json_dataset
 from inspect_ai.model import ChatMessageSystem
 from inspect_ai.scorer import Score, Target, accuracy, match, scorer
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState, generate, prompt_template
 
 ITEMS = Path(__file__).with_name("tiny_qa.jsonl")
 
@@ -18,6 +18,15 @@ ITEMS = Path(__file__).with_name("tiny_qa.jsonl")
 def tiny_qa(path: str = str(ITEMS)) -> Task:
     """Short factual questions, scored by exact match of the answer."""
     return Task(dataset=json_dataset(path), solver=generate(), scorer=match())
+
+
+TEMPLATE = "Answer the question below. Reply with the answer only.\n\n{prompt}\n\nYour answer:"
+
+
+@task
+def templated_qa() -> Task:
+    """The tiny QA task with a solver that wraps the user turn in a template (as gsm8k's prompt_template does)."""
+    return Task(dataset=json_dataset(str(ITEMS)), solver=[prompt_template(TEMPLATE), generate()], scorer=match())
 
 
 @task
