@@ -63,7 +63,7 @@ def test_one_command_recovers_planted_entity_effects_and_resumes(tmp_path: Path,
     slopes = ("advice_slope=1.5", "refusal_slope=0.8", "accuracy_slope=1.0", f"call_log={calls}")
     assert run_study(out, ents, *slopes) == 0
     said = capsys.readouterr().err
-    assert "Stages 2-3: 3 evals (preference_ranking, entity_donation_advice, entity_reading_task)" in said
+    assert "Stages 2-3: 3 evals of simulated/subject (preference_ranking, entity_donation_advice, entity_reading_task)" in said
 
     # Stage 1 over the entity set: the fitted utilities rank the entities as planted.
     planted = get_model("simulated/subject", memoize=False, entity_set=str(ents)).api
@@ -166,7 +166,7 @@ def test_writing_and_entities_in_one_folder_and_one_report(tmp_path: Path, capsy
                  "-M", f"entity_set={ents}", "-M", "advice_slope=1.5"])
     assert code == 0
     said = capsys.readouterr().err
-    assert ("Stages 2-3: 6 evals (preference_ranking x2, essay, judge_controls, entity_donation_advice, "
+    assert ("Stages 2-3: 6 evals of simulated/subject (preference_ranking x2, essay, judge_controls, entity_donation_advice, "
             "entity_reading_task)") in said
     report = (out / "report" / "report.md").read_text()
     assert "## Win rates per model and task" in report and "## Entity preferences and behaviour" in report
