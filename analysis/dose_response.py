@@ -28,7 +28,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
-from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+from statsmodels.tools.sm_exceptions import (
+    HessianInversionWarning,
+    PerfectSeparationError,
+    PerfectSeparationWarning,
+)
 
 from utility_gap.analysis.win_rates import FrameError, check_winners, require_columns
 
@@ -36,7 +40,7 @@ DEFAULT_FIXED_EFFECTS = ("model", "task", "domain")
 MIN_PAIRS = 10
 DOSE_COLUMNS = (
     "spec", "n", "n_tie", "n_no_utility", "n_zero_diff", "fe_used", "fe_dropped", "cov_type",
-    "intercept", "slope", "se", "ci_low", "ci_high", "p_value", "converged",
+    "intercept", "slope", "se", "ci_low", "ci_high", "p_value", "converged", "error",
 )
 
 
@@ -73,12 +77,20 @@ def _fit(data: pd.DataFrame, fe: list[str], cluster: str | None, alpha: float) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence trouble is reported in `converged`
         warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", HessianInversionWarning)
         try:
             result = smf.logit(formula, data=data).fit(**fit_kwargs)
         except (PerfectSeparationError, PerfectSeparationWarning):
             raise FrameError(
                 f"dose-response: {formula!r} perfectly separates who wins ({len(data)} pairs), so the "
                 f"slope is not estimable; add pairs or drop fixed effects with few pairs per level."
+            ) from None
+        except (np.linalg.LinAlgError, HessianInversionWarning):
+            # statsmodels < 0.14.2 raises, later versions warn: either way there is no covariance
+            raise FrameError(
+                f"dose-response: {formula!r} has a singular information matrix ({len(data)} pairs): a "
+                f"fixed-effect level where one side always wins, so the slope has no standard error; "
+                f"add pairs or drop fixed effects with few pairs per level."
             ) from None
     low, high = result.conf_int(alpha=alpha).loc["utility_gap"]
     return {
@@ -90,7 +102,15 @@ def _fit(data: pd.DataFrame, fe: list[str], cluster: str | None, alpha: float) -
         "p_value": float(result.pvalues["utility_gap"]),
         "converged": bool(result.mle_retvals.get("converged", False)),
         "cov_type": result.cov_type,
+        "error": "",
     }
+
+
+def _adds_rank(base: np.ndarray, values: pd.Series) -> tuple[np.ndarray, bool]:
+    """The design with `values`' indicators appended, and whether every indicator adds rank."""
+    dummies = pd.get_dummies(values, drop_first=True, dtype=float).to_numpy()
+    design = np.column_stack([base, dummies])
+    return design, np.linalg.matrix_rank(design) == np.linalg.matrix_rank(base) + dummies.shape[1]
 
 
 def dose_response(
@@ -105,7 +125,9 @@ def dose_response(
     Columns: `spec` (pooled | fixed_effects), `n` (pairs in the fit), `n_tie`,
     `n_no_utility`, `n_zero_diff` (rows dropped), `fe_used`, `fe_dropped` (comma-joined
     column names), `cov_type`, `intercept`, `slope`, `se`, `ci_low`, `ci_high`
-    (level 1 - alpha), `p_value` (Wald), `converged`.
+    (level 1 - alpha), `p_value` (Wald), `converged`, `error` (why a spec was not
+    estimable, its numbers then NaN; empty when fitted). Raises `FrameError` when no spec
+    is estimable.
     """
     fixed_effects = list(fixed_effects)
     data, counts = high_side_frame(pairs, contrasts)
@@ -121,11 +143,17 @@ def dose_response(
     if cluster:
         renamed["_cluster"] = data[cluster].to_numpy()
     used, dropped = [], []
+    design = np.column_stack([np.ones(len(data)), data["utility_gap"].to_numpy(dtype=float)])
     for i, name in enumerate(fixed_effects):
         values = data[name].fillna("NA").astype(str)
         if values.nunique() < 2:
             dropped.append(name)
             continue
+        extended, full_rank = _adds_rank(design, values)
+        if not full_rank:  # aliased with the gap or the fixed effects before it
+            dropped.append(name)
+            continue
+        design = extended
         fe_columns[name] = f"fe{i}"
         renamed[f"fe{i}"] = values.to_numpy()
         used.append(name)
@@ -135,6 +163,12 @@ def dose_response(
         row = {"spec": spec, "n": len(renamed), **counts,
                "fe_used": ",".join(used) if spec == "fixed_effects" else "",
                "fe_dropped": ",".join(dropped) if spec == "fixed_effects" else ""}
-        row.update(_fit(renamed, fe, cluster_col, alpha))
+        try:
+            row.update(_fit(renamed, fe, cluster_col, alpha))
+        except FrameError as ex:
+            row.update(converged=False, error=str(ex))
         rows.append(row)
+    errors = [row["error"] for row in rows if row.get("error")]
+    if len(errors) == len(rows):
+        raise FrameError(" ".join(dict.fromkeys(errors)))
     return pd.DataFrame(rows, columns=list(DOSE_COLUMNS))

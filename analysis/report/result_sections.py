@@ -233,9 +233,18 @@ def dose_response_section(doc: ReportDocument, ctx: ReportContext) -> None:
         doc.add(f"No dose-response fit: {ex}")
         doc.cautions.append("The dose-response slope could not be estimated from these pairs.")
         fits = None
+    pooled = None
     if fits is not None:
         doc.table("dose_response", fits)
-    pooled = fits[fits["spec"] == "pooled"].iloc[0].to_dict() if fits is not None else None
+        for spec, error in fits.loc[fits["error"] != "", ["spec", "error"]].itertuples(index=False):
+            doc.cautions.append(f"The {spec} dose-response fit was not estimable: {error}")
+        for spec in fits.loc[(fits["error"] == "") & ~fits["converged"].astype(bool), "spec"]:
+            doc.cautions.append(
+                f"The {spec} dose-response fit did not converge (typically a fixed-effect level where one side "
+                f"always wins, whose coefficient runs off): read its slope and interval with care."
+            )
+        estimated = fits[(fits["spec"] == "pooled") & (fits["error"] == "")]
+        pooled = estimated.iloc[0].to_dict() if len(estimated) else None
     doc.figure(
         figures.dose_response_plot(data, pooled, doc.root / "figures" / "dose_response"),
         "Dose-response: share won by the higher-utility side against the utility gap",
