@@ -14,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from utility_gap.analysis.locations import is_url, location
+
 FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 WRITE_ERRNOS = FULL | READ_ONLY | {errno.EIO}
@@ -54,7 +56,18 @@ def current_umask() -> int:
 
 
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
-    """Write `text` to `path` via a temp file in the same folder and a rename, mode 0666 & ~umask."""
+    """Write `text` to `path` via a temp file in the same folder and a rename, mode 0666 & ~umask.
+
+    At a URL (`s3://...`, `analysis/locations.py`) the text is one object write, which object
+    storage makes atomic itself.
+    """
+    if is_url(path):
+        target = location(path)
+        try:
+            target.write_text(text, encoding=encoding)
+        except OSError as ex:
+            raise OutputWriteError(str(target), ex) from ex
+        return target  # type: ignore[return-value]
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

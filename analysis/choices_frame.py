@@ -32,6 +32,8 @@ from typing import Iterable
 import pandas as pd
 from inspect_ai.log import EvalLog, EvalLogInfo, list_eval_logs, read_eval_log
 
+from utility_gap.analysis.locations import location
+
 ELICITATION_TASK = "preference_elicitation"
 SCORER_NAME = "forced_choice_tally"
 
@@ -117,7 +119,7 @@ def _log_rows(log: EvalLog, name: str) -> list[dict[str, object]]:
 
 def choices_frame(logs: str | Path | Iterable[str | Path | EvalLogInfo], *, successful_only: bool = True) -> pd.DataFrame:
     """Read elicitation logs (a directory, or log paths) into the choices frame."""
-    if isinstance(logs, (str, Path)) and Path(logs).is_dir():
+    if isinstance(logs, (str, Path)) and location(logs).is_dir():
         sources: list[str | Path | EvalLogInfo] = list(elicitation_logs(logs, successful_only=successful_only))
     elif isinstance(logs, (str, Path)):
         sources = [logs]

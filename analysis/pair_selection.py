@@ -27,6 +27,7 @@ from typing import Iterable
 import numpy as np
 
 from utility_gap.analysis.atomic_files import write_text_atomic
+from utility_gap.analysis.locations import location
 
 
 @dataclass(frozen=True)
@@ -302,7 +303,7 @@ def write_pairs_file(path: str | Path, pairs: list[Pair], **info: object) -> Non
 
 def read_pairs_file(path: str | Path, known_ids: set[str] | None = None) -> list[Pair]:
     """Read a pairs file; errors name the file, the entry and the fix."""
-    file = Path(path)
+    file = location(path)
     if not file.is_file():
         raise ValueError(
             f"pairs='{path}': not 'all', a number of pairs, or an existing pairs file. "

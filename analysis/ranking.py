@@ -21,6 +21,8 @@ from typing import Iterable
 
 import pandas as pd
 from inspect_ai.log import EvalLogInfo, list_eval_logs, read_eval_log
+
+from utility_gap.analysis.locations import location
 from scipy.stats import spearmanr
 
 RANKING_TASK = "preference_ranking"
@@ -28,7 +30,7 @@ SCORER_NAME = "ranking_parse"
 
 
 def _ranking_sources(logs: str | Path | Iterable[str | Path | EvalLogInfo]) -> list[str | EvalLogInfo]:
-    if isinstance(logs, (str, Path)) and Path(logs).is_dir():
+    if isinstance(logs, (str, Path)) and location(logs).is_dir():
         return [
             info
             for info in list_eval_logs(str(logs), recursive=True)

@@ -11,12 +11,17 @@ from pathlib import Path
 
 from inspect_ai.log import EvalLog, EvalLogInfo, list_eval_logs, read_eval_log
 
+from utility_gap.analysis.locations import location
+
 UNUSED_FIELDS = frozenset({"messages", "events", "store", "attachments"})
 
 
 def task_logs(logs: str | Path | Iterable[str | Path | EvalLogInfo], task_name: str) -> list[EvalLog]:
-    """The logs of `task_name` (matched on its short name) in a folder (recursively), one file, or a list."""
-    if isinstance(logs, (str, Path)) and Path(logs).is_dir():
+    """The logs of `task_name` (matched on its short name) in a folder (recursively), one file, or a list.
+
+    A folder or file may be a URL (`s3://bucket/run/logs`), read through Inspect's fsspec support.
+    """
+    if isinstance(logs, (str, Path)) and location(logs).is_dir():
         sources: list[str | EvalLogInfo] = list(list_eval_logs(str(logs), recursive=True))
     elif isinstance(logs, (str, Path)):
         sources = [str(logs)]

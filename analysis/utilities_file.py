@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from utility_gap.analysis.atomic_files import write_text_atomic
+from utility_gap.analysis.locations import location
 
 SCHEMA = "utility-gap/utilities/v1"
 REQUIRED_METRICS: tuple[str, ...] = (
@@ -87,7 +88,7 @@ def model_slug(model: str) -> str:
 
 
 def utilities_path(out_dir: str | Path, model: str, domain: str) -> Path:
-    return Path(out_dir) / "utilities" / f"{model_slug(model)}__{domain}.json"
+    return location(out_dir) / "utilities" / f"{model_slug(model)}__{domain}.json"  # type: ignore[return-value]
 
 
 def _how_to_make(model: str | None, domain: str | None) -> str:
@@ -179,8 +180,8 @@ def _outcome_problem(outcome: dict[str, Any], seen: set[str]) -> str | None:
 
 
 def read_utilities(path: str | Path, *, model: str | None = None, domain: str | None = None) -> UtilitiesFile:
-    """Read and check a utilities file; optionally require its model and domain."""
-    file = Path(path)
+    """Read and check a utilities file (a path or a URL); optionally require its model and domain."""
+    file = location(path)
     fix = _how_to_make(model, domain)
     if not file.is_file():
         raise UtilitiesFileError(f"{file}: no utilities file here. {fix}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from inspect_ai.log import list_eval_logs, read_eval_log
 
+from utility_gap.analysis.locations import is_url, location
 from utility_gap.pipeline.elicitation_rounds import local_path
 
 QUARANTINE_FLAG = "--quarantine-broken-logs"
@@ -37,7 +38,7 @@ def find_broken_logs(log_dir: Path) -> list[BrokenLog]:
         try:
             read_eval_log(info, header_only=True)
         except Exception as ex:  # any failure to read is a damaged file to name
-            broken.append(BrokenLog(Path(local_path(info.name)), f"{type(ex).__name__}: {ex}"))
+            broken.append(BrokenLog(location(local_path(info.name)), f"{type(ex).__name__}: {ex}"))  # type: ignore[arg-type]
     return sorted(broken, key=lambda b: str(b.path))
 
 
@@ -57,6 +58,8 @@ def describe(broken: list[BrokenLog], out: Path) -> str:
 
 def quarantine(broken: list[BrokenLog], out: Path) -> list[Path]:
     """Move each damaged log to OUT/broken/<its path under OUT>; returns the new paths."""
+    if is_url(out):
+        return _quarantine_remote(broken, out)
     moved: list[Path] = []
     for log in broken:
         try:
@@ -69,4 +72,18 @@ def quarantine(broken: list[BrokenLog], out: Path) -> list[Path]:
             target = target.with_name(f"{target.stem}.{len(list(target.parent.iterdir()))}{target.suffix}")
         shutil.move(str(log.path), str(target))
         moved.append(target)
+    return moved
+
+
+def _quarantine_remote(broken: list[BrokenLog], out: Path) -> list[Path]:
+    """The same move on object storage (a copy and a delete, through fsspec)."""
+    root = location(out)
+    moved: list[Path] = []
+    for log in broken:
+        relative = str(log.path)[len(str(root)) :].lstrip("/") if str(log.path).startswith(str(root)) else log.path.name
+        target = root / BROKEN_FOLDER / relative
+        if target.exists():
+            target = target.with_name(f"{target.stem}.{len(list(target.parent.iterdir()))}{target.suffix}")
+        log.path.fs.mv(log.path.path, target.path)  # type: ignore[attr-defined]
+        moved.append(target)  # type: ignore[arg-type]
     return moved

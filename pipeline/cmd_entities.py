@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
+from utility_gap.analysis.locations import location
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,14 +24,15 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("log_dir", type=Path, metavar="LOGDIR", help="Directory with entity task logs.")
-    parser.add_argument("--utilities", required=True, type=Path, metavar="FILE",
+    parser.add_argument("log_dir", type=location, metavar="LOGDIR",
+                        help="Directory with entity task logs (a path, or a URL such as s3://bucket/run/logs).")
+    parser.add_argument("--utilities", required=True, type=location, metavar="FILE",
                         help="Utilities file fitted over the entity outcome set (utility-gap elicit).")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="Folder for the report files.")
+    parser.add_argument("--out", required=True, type=location, metavar="DIR", help="Folder for the report files (a path or a URL).")
     parser.add_argument("--outcomes", default=None, metavar="SET",
                         help="Outcome set that maps outcomes to entities (default: the utilities file's domain; "
                              "`entities` is the shipped set).")
-    parser.add_argument("--rankings", type=Path, default=None, metavar="LOGDIR",
+    parser.add_argument("--rankings", type=location, default=None, metavar="LOGDIR",
                         help="preference_ranking logs over the same outcome set, for a second preference measure.")
     parser.add_argument("--alpha", type=float, default=0.05, help="Family-wise error rate for Holm (default 0.05).")
 
@@ -71,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
     except OutcomeSetError as ex:
         raise CommandError(f"--outcomes {source}: {ex}") from ex
 
-    advice = eb.advice_frame(args.log_dir)
-    reading = eb.reading_frame(args.log_dir)
+    advice = eb.advice_frame(str(args.log_dir))
+    reading = eb.reading_frame(str(args.log_dir))
     found_models = sorted(set(advice["model"]) | set(reading["model"]))
     advice, reading = advice[advice["model"] == uf.model], reading[reading["model"] == uf.model]
     if advice.empty and reading.empty:
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as ex:
         raise CommandError(f"--utilities {args.utilities}: {ex}") from ex
     if args.rankings is not None:
-        ranks = rankings_frame(args.rankings)
+        ranks = rankings_frame(str(args.rankings))
         ranks = ranks[ranks["model"] == uf.model] if not ranks.empty else ranks
         if ranks.empty or not ranks["parsed"].any():
             raise CommandError(f"--rankings {args.rankings}: no parsed preference_ranking answers for {uf.model}.")

@@ -7,12 +7,13 @@ fits the Thurstonian model and writes FILE atomically. No model is called.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from utility_gap.analysis.locations import location
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("log_dir", type=Path, metavar="LOGDIR", help="Directory of elicitation logs.")
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="Utilities file to write (.json).")
+    parser.add_argument("log_dir", type=location, metavar="LOGDIR",
+                        help="Directory of elicitation logs (a path, or a URL such as s3://bucket/run/logs/elicitation/M__D).")
+    parser.add_argument("--out", required=True, type=location, metavar="FILE", help="Utilities file to write (.json; a path or a URL).")
     parser.add_argument("--unparseable-policy", choices=["skip", "half"], default="skip",
                         help="Refusals/unparseable answers in the fit: skip, or half a vote each side.")
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.log_dir.is_dir():
         raise CommandError(f"LOGDIR {args.log_dir}: no such directory of elicitation logs.")
-    frame = choices_frame(args.log_dir)
+    frame = choices_frame(str(args.log_dir))
     if frame.empty:
         raise CommandError(
             f"LOGDIR {args.log_dir}: no successful preference_elicitation logs found. "

@@ -20,7 +20,6 @@ from utility_gap.analysis.report import (
     ReportError,
     ReportSettings,
     settings_from_plan,
-    write_report,
     write_table_report,
 )
 from utility_gap.analysis.structured_files import read_mapping_file
@@ -28,6 +27,8 @@ from utility_gap.analysis.text_features import FEATURES
 from utility_gap.analysis.win_rates import FAMILIES, INTERVALS
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
 from utility_gap.pipeline.arguments import positive_int
+from utility_gap.analysis.locations import location
+from utility_gap.pipeline.storage import StorageError, report_folder_at, write_report_at
 
 
 def _flags(value: str) -> tuple[str, ...]:
@@ -165,7 +166,7 @@ def table_mapping(args: argparse.Namespace) -> ColumnMapping:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("logdir", metavar="LOGDIR", nargs="?", default=None,
                         help="directory of Inspect logs (searched recursively); or give --table")
-    parser.add_argument("--out", required=True, metavar="DIR", help="report folder to write (replaced atomically)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="report folder to write (replaced atomically; a path, or a URL such as s3://bucket/study/report)")
     # defaults None: the analysis plan's value, else the suite's default (a flag given overrides the plan)
     parser.add_argument(
         "--exclude-flags",
@@ -181,7 +182,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plan", type=Path, default=None, metavar="FILE",
                         help="analysis plan (YAML/JSON) fixing the settings before the data; the report prints it and "
                         "marks every setting and piece of data that differs from it")
-    parser.add_argument("--utilities", type=Path, default=None, metavar="DIR", help="folder of utilities files (Stage 1)")
+    parser.add_argument("--utilities", type=location, default=None, metavar="DIR",
+                        help="folder of utilities files (Stage 1; a path or a URL)")
     parser.add_argument("--scorer", default=None, help="pairwise score to use when logs were re-judged (e.g. judge_panel1)")
     parser.add_argument(
         "--duplicates", choices=DUPLICATE_POLICIES, default="error",
@@ -214,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     table_only = [f"--{name.replace('_', '-')}" for name in TABLE_FLAGS if getattr(args, name, None) is not None]
     if table_path is None and table_only:
         raise CommandError(f"{', '.join(table_only)} describe a --table input; with LOGDIR leave them out.")
-    if args.logdir is not None and not Path(args.logdir).exists():
+    if args.logdir is not None and not location(args.logdir).exists():
         raise CommandError(f"LOGDIR '{args.logdir}' does not exist; pass the directory `inspect eval --log-dir` wrote to.")
     from utility_gap.pipeline.study_parts import study_report_defaults
 
@@ -230,10 +232,10 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from_plan(read_plan(plan_file), **explicit) if plan_file else ReportSettings(**explicit)
         if table_path is not None:
             table = read_pairs_table(table_path, table_mapping(args))
-            path = write_table_report(table, args.out, settings)
+            path = report_folder_at(args.out, lambda folder: write_table_report(table, folder, settings))
         else:
-            path = write_report(args.logdir, args.out, settings)
-    except (FrameError, ReportError, StatisticsInputError) as ex:
+            path = write_report_at(args.logdir, args.out, settings)  # logs, report or utilities may be URLs
+    except (FrameError, ReportError, StatisticsInputError, StorageError) as ex:
         raise CommandError(str(ex)) from None
     print(f"Report written: {path}")
     return 0

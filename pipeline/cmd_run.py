@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from utility_gap.analysis.locations import location
 from utility_gap.pipeline.arguments import key_values, model_key_values
 from utility_gap.pipeline.errors import CommandError
 from utility_gap.pipeline.presets import get_preset
@@ -76,7 +76,7 @@ def config_from_args(args: argparse.Namespace):
         entity_retries=args.entity_retries, entity_items=args.entity_items,
     )
     return RunConfig(
-        out=Path(args.out or f"runs/{preset.name}"),
+        out=location(args.out or f"runs/{preset.name}"),  # a path, or a URL such as s3://bucket/prefix
         preset=preset,
         models=tuple(args.model),
         judges=list(args.judge),

@@ -31,6 +31,7 @@ from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import Model, get_model
 
 from utility_gap.analysis.choices_frame import choices_frame, is_elicitation_log
+from utility_gap.analysis.locations import location
 from utility_gap.analysis.pair_selection import (
     Pair,
     active_pairs,
@@ -238,7 +239,7 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
     held_count = min(plan.heldout if plan.heldout is not None else default_heldout(budget, n), all_count - 1)
     budget = min(budget, all_count - held_count)  # held-out pairs are never trained on
     run = signature(plan, n)
-    log_dir = Path(plan.log_dir)
+    log_dir = location(plan.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     done = finished_rounds(log_dir, run)
     sizes = round_sizes(budget, n, plan.rounds, plan.start_share)
@@ -299,7 +300,7 @@ def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
 
 def elicitation_log_dir(out_dir: str | Path, model: str, domain: str) -> Path:
     """Where the rounds of (model, domain) are logged under an output folder."""
-    return Path(out_dir) / "logs" / "elicitation" / f"{model_slug(model)}__{Path(domain).stem}"
+    return location(out_dir) / "logs" / "elicitation" / f"{model_slug(model)}__{Path(domain).stem}"  # type: ignore[return-value]
 
 
 def elicit_utilities(plan: ElicitationPlan, out_dir: str | Path) -> tuple[ElicitationResult, UtilitiesFile, Path]:
@@ -313,7 +314,7 @@ def elicit_utilities(plan: ElicitationPlan, out_dir: str | Path) -> tuple[Elicit
 def _run_round(
     plan: ElicitationPlan, model: Model, run: str, r: int, pairs: list[Pair], domain: str, design: dict[str, Any]
 ) -> str:
-    log_dir = Path(plan.log_dir)
+    log_dir = location(plan.log_dir)
     pairs_file = log_dir / "pairs" / f"round-{r:02d}.json"
     write_pairs_file(pairs_file, pairs, round=r, run=run)
     task = preference_elicitation(

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from inspect_ai.log import list_eval_logs, read_eval_log
 
+from utility_gap.analysis.locations import is_url, location
+
 
 class MovedStudyError(ValueError):
     """The logs name a utilities file by a path that no longer reaches it."""
@@ -30,7 +32,7 @@ class MovedStudyError(ValueError):
 
 def recorded_utilities(log_dir: str | os.PathLike[str]) -> set[str]:
     """Every `utilities=` task argument recorded in the logs of `log_dir` (headers only)."""
-    if not Path(log_dir).is_dir():
+    if not location(log_dir).is_dir():
         return set()
     found: set[str] = set()
     for info in list_eval_logs(str(log_dir), recursive=False):
@@ -53,6 +55,8 @@ def utilities_argument(path: Path, recorded: Iterable[str], log_dir: str | os.Pa
     Raises MovedStudyError when a recorded spelling names a file of the same name
     that it no longer reaches: resuming would start that file's evals afresh.
     """
+    if is_url(path):  # a URL is spelled one way from any machine or folder
+        return str(path)
     recorded = sorted(recorded)
     for spelling in recorded:
         if _same_file(spelling, path):

@@ -27,7 +27,6 @@ import contextlib
 import contextvars
 import socket
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from utility_gap.pipeline.elicitation_rounds import (
 )
 from utility_gap.analysis.pair_selection import default_budget, default_heldout
 from utility_gap.analysis.frames import FrameError
-from utility_gap.analysis.report import ReportError, ReportSettings, write_report
+from utility_gap.analysis.report import ReportError, ReportSettings
 from utility_gap.analysis.utilities_file import UtilitiesFile, summary
 from utility_gap.evals.judge_controls import judge_controls
 from utility_gap.evals.outcomes import load_outcomes
@@ -73,6 +72,7 @@ from utility_gap.pipeline.entity_study import (
 )
 from utility_gap.pipeline.presets import WRITING_TASKS, Preset
 from utility_gap.pipeline.study_file import StudyMismatch
+from utility_gap.pipeline.storage import StorageError, check_writable, is_url, write_report_at
 from utility_gap.pipeline.study_lock import StudyFolderBusy
 from utility_gap.pipeline.study_parts import (
     Part,
@@ -202,11 +202,9 @@ def _check_simulated_subject(model: str, config: RunConfig) -> None:
 
 def _check_writable(out: Path) -> None:
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
-            pass
-    except OSError as ex:
-        raise PipelineError(f"--out {out} is not a writable directory ({ex.strerror or ex}).") from None
+        check_writable(out)
+    except StorageError as ex:
+        raise PipelineError(str(ex)) from None
 
 
 def _check_model(name: str, args: dict[str, Any], flag: str) -> None:
@@ -336,7 +334,7 @@ def _subject_server(config: RunConfig) -> Iterator[None]:
     if not config.embedded:
         yield
         return
-    with embedded_model(log_dir=config.out / "logs"):
+    with embedded_model(log_dir=None if is_url(config.out) else config.out / "logs"):
         yield
 
 
@@ -476,8 +474,8 @@ def _write_report(config: RunConfig) -> Path:
     try:
         settings = ReportSettings(seed=config.seed, utilities_dir=config.out / "utilities",
                                   study_models=tuple(study_order(config)))
-        report = write_report(logs, config.out / "report", settings)
-    except (FrameError, ReportError) as ex:  # e.g. pairs found twice: the logs are kept, the report is not
+        report = write_report_at(logs, config.out / "report", settings)
+    except (FrameError, ReportError, StorageError) as ex:  # e.g. pairs found twice: the logs are kept, the report is not
         raise PipelineError(
             f"Stage 4: {ex}\nThe logs are kept. Write the report with `utility-gap report {logs} --out "
             f"{config.out / 'report'}` and the options it needs."

@@ -62,6 +62,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from utility_gap.analysis.locations import is_url, location
 from utility_gap.pipeline.entity_study import study_settings as family_settings
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def study_path(out: str | os.PathLike[str]) -> Path:
-    return Path(out) / STUDY_FILE
+    return location(out) / STUDY_FILE  # type: ignore[return-value]  # a UPath when --out is a URL
 
 
 def read_study(out: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -170,7 +171,7 @@ def read_study(out: str | os.PathLike[str]) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as ex:
         raise StudyMismatch(
-            f"{path} cannot be read ({ex}). It records the settings of the study in {Path(out)}; restore it, "
+            f"{path} cannot be read ({ex}). It records the settings of the study in {out}; restore it, "
             "or pass a new --out for a new study."
         ) from None
     if (
@@ -223,7 +224,7 @@ def check_study(out: str | os.PathLike[str], current: dict[str, Any]) -> None:
         return
     found = changes(recorded, current)
     if found:
-        raise StudyMismatch(mismatch_message(Path(out), found))
+        raise StudyMismatch(mismatch_message(out, found))
 
 
 def record_study(out: str | os.PathLike[str], current: dict[str, Any]) -> str | None:
@@ -236,12 +237,12 @@ def record_study(out: str | os.PathLike[str], current: dict[str, Any]) -> str | 
     if read_study(out) is not None:
         return None
     # Inspect logs, not just folders: the run's part locks live in DIR/logs/tasks/<model>/
-    logs = Path(out) / "logs"
+    logs = location(out) / "logs"
     legacy = logs.is_dir() and any(f.suffix in (".eval", ".json") and f.is_file() for f in logs.rglob("*"))
     write_study(out, current)
     if legacy:
         return (
-            f"{Path(out)} holds logs from before study files existed, so their settings could not be checked; "
+            f"{out} holds logs from before study files existed, so their settings could not be checked; "
             f"this run's settings are now recorded in {study_path(out)}."
         )
     return None
@@ -255,6 +256,9 @@ def write_study(out: str | os.PathLike[str], current: dict[str, Any], created: s
         "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "settings": _jsonable(current),
     }
+    if is_url(path):  # one object write, atomic on object storage
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{STUDY_FILE}.", dir=path.parent)
     try:
@@ -273,7 +277,7 @@ def write_study(out: str | os.PathLike[str], current: dict[str, Any], created: s
     return path
 
 
-def mismatch_message(out: Path, found: list[Change]) -> str:
+def mismatch_message(out: Any, found: list[Change]) -> str:
     return "\n".join(
         [
             f"--out {out} holds a study with other settings ({study_path(out)}); one folder is one study, "

@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from utility_gap.analysis.locations import location
 from utility_gap.analysis.utilities_file import model_slug
 from utility_gap.pipeline.study_file import (
     StudyMismatch,
@@ -304,9 +305,8 @@ def study_report_defaults(log_dir: str | Path) -> tuple[tuple[str, ...], Path | 
     hold (the report names those with no logs yet) and reads their utilities files, as
     the report a whole run writes does. Anything else: ((), None).
     """
-    if "://" in str(log_dir):
-        return (), None
-    folder = Path(log_dir).parent if Path(log_dir).name == "logs" else Path(log_dir)
+    given = location(log_dir)
+    folder = given.parent if given.name == "logs" else given
     try:
         recorded = read_study(folder)
     except StudyMismatch:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from inspect_ai.log import list_eval_logs, read_eval_log
+from s3_server import new_bucket, s3_server  # noqa: F401  (the fixture)
 
 from utility_gap.pipeline.cli import main
 from utility_gap.pipeline.presets import DEMO
@@ -309,3 +310,29 @@ def test_a_labelled_simulated_model_is_its_own_model_with_its_own_draws() -> Non
     assert get_model(STRONG, memoize=False).api.role == "subject"  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="Unknown simulated behaviour 'boss'"):
         get_model("simulated/boss/x", memoize=False)
+
+
+# -- the split into one bucket prefix (a real S3 server on loopback: tests/s3_server.py) ------
+
+
+def test_two_processes_into_one_bucket_prefix_make_the_same_report_as_one_command(
+    studies: Path, s3_server: str, tmp_path: Path
+) -> None:
+    import s3fs
+
+    out = f"s3://{new_bucket(s3_server)}/studies/two-models"
+    split = [_cli(studies, "run", "--model", STRONG, "--model", NULL, *PLANTED, *STUDY, "--only-model", model,
+                  "--out", out) for model in (STRONG, NULL)]
+    for process in split:
+        assert "When every model's part of the study is done, write the report" in _finish(process)
+    store = s3fs.S3FileSystem(skip_instance_cache=True)
+    prefix = out[len("s3://"):]
+    assert json.loads(store.cat_file(f"{prefix}/{STUDY_FILE}"))["settings"]["models"] in ([STRONG, NULL], [NULL, STRONG])
+    assert not store.glob(f"{prefix}/**/.utility-gap.lock")  # both parts' locks were released
+    assert main(["report", f"{out}/logs", "--out", str(tmp_path / "report")]) == 0
+    rates = pd.read_csv(tmp_path / "report" / "tables" / "win_rates.csv")
+    rates = rates.sort_values(["contrast", "model", "task"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(rates, _rates(studies, "together"))  # every pair once, the same pairs
+    controls = pd.read_csv(tmp_path / "report" / "tables" / "judge_controls.csv")
+    assert controls.set_index(["judge", "damage"]).loc[("panel", "all"), "n"] == 4
+    assert "The study is not complete" not in (tmp_path / "report" / "report.md").read_text()

@@ -37,9 +37,7 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from itertools import chain
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import pandas as pd
 
@@ -60,15 +58,11 @@ from utility_gap.analysis.frames.schemas import (
     SkippedLog,
 )
 from utility_gap.analysis.frames.validation import typed_columns, validate_frame, validate_judged_pairs
+from utility_gap.analysis.locations import common_folder, file_size, is_url, local_name, location, parent, relative_name
 
 logger = logging.getLogger(__name__)
 
 # -- classification ------------------------------------------------------------------
-
-
-def _local(name: str) -> str:
-    parsed = urlparse(name)
-    return unquote(parsed.path) if parsed.scheme == "file" else name
 
 
 def _short_task(task: str) -> str:
@@ -86,24 +80,26 @@ def log_kind(header: EvalLog) -> str | None:
 
 
 def _log_files(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> tuple[list[str], str, bool]:
-    """(log files, base dir for relative names, whether the files were named explicitly)."""
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
+    """(log files, base dir for relative names, whether the files were named explicitly).
+
+    Paths or URLs (`s3://bucket/run/logs`, read through Inspect's fsspec support).
+    """
+    if isinstance(source, (str, os.PathLike)) or is_url(source):
+        path = location(source)  # type: ignore[arg-type]
         if path.is_dir():
-            files = [_local(info.name) for info in list_eval_logs(str(path), recursive=True)]
+            files = [local_name(info.name) for info in list_eval_logs(str(path), recursive=True)]
             return sorted(files), str(path), False
         if path.is_file():
-            return [str(path)], str(path.parent), True
+            return [str(path)], parent(str(path)), True
         raise FrameError(
             f"Log directory '{source}' does not exist. Pass the directory your "
             "`inspect eval ... --log-dir` wrote to."
         )
-    files = [str(Path(p)) for p in source]
+    files = [str(location(p)) for p in source]
     for file in files:
-        if not Path(file).is_file():
+        if not location(file).is_file():
             raise FrameError(f"Log file '{file}' does not exist.")
-    base = os.path.commonpath([str(Path(f).parent) for f in files]) if files else "."
-    return files, base, True
+    return files, common_folder(files), True
 
 
 def read_frames(
@@ -152,7 +148,7 @@ def read_frames(
             raise FrameError(f"Could not read the header of log '{file}': {ex}. {DAMAGED_LOG_HINT}") from ex
         kind = log_kind(header)
         if kind is None:
-            name = Path(os.path.relpath(file, base)).as_posix()
+            name = relative_name(file, base)
             reason = (
                 f"task '{header.eval.task}' has no {PAIRWISE_SCORER} scorer "
                 "(not a paired-writing or judge-control log)"
@@ -238,11 +234,11 @@ def _drop_superseded(
                 superseded.add(file)
                 skipped.append(
                     SkippedLog(
-                        log=Path(os.path.relpath(file, base)).as_posix(),
+                        log=relative_name(file, base),
                         task=headers[file].eval.task,
                         reason=(
                             f"an earlier attempt (status {headers[file].status}) of the eval in "
-                            f"{Path(os.path.relpath(keep, base)).as_posix()} (same task_id {task_id}), which is used"
+                            f"{relative_name(keep, base)} (same task_id {task_id}), which is used"
                         ),
                         path=file,
                     )
@@ -274,7 +270,7 @@ def _read_all(
     cache: FramesCache | None = None,
 ) -> list[_LogData]:
     keys = {
-        file: cache.key(file, log=Path(os.path.relpath(file, base)).as_posix(), kind=kind, scorer=scorer,
+        file: cache.key(file, log=relative_name(file, base), kind=kind, scorer=scorer,
                         detail=detail, summaries=summaries)
         for file, kind in kinds
     } if cache is not None else {}
@@ -284,7 +280,7 @@ def _read_all(
         if found is not None:
             done[file] = found
     todo = [(f, kind) for f, kind in kinds if f not in done]
-    sizes = sum(os.path.getsize(f) for f, _ in todo)
+    sizes = sum(file_size(f) for f, _ in todo)
     if workers is None:
         workers = min(4, os.cpu_count() or 1, len(todo)) if sizes > 20_000_000 else 1
     if workers <= 1 or len(todo) <= 1:

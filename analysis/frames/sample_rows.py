@@ -9,10 +9,8 @@ and the frames cache keeps what it returns. The frame schemas are in `schemas.py
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +37,7 @@ from utility_gap.analysis.frames.schemas import (
     LogSummary,
 )
 from utility_gap.analysis.frames.validation import columns_of
+from utility_gap.analysis.locations import file_size, relative_name
 
 # Fields of EvalSample the frames never need; skipping them keeps 50k-sample reads fast.
 _EXCLUDED_FIELDS = {"messages", "events", "store", "attachments"}
@@ -57,7 +56,7 @@ def read_whole_log(path: str) -> EvalLog:
     Skipping them costs time (a streaming parse) but bounds memory, so it is worth it
     only for big logs.
     """
-    big = os.path.getsize(path) > _BIG_LOG_BYTES
+    big = file_size(path) > _BIG_LOG_BYTES
     return read_eval_log(path, exclude_fields=_EXCLUDED_FIELDS if big else None)
 
 
@@ -378,7 +377,7 @@ def _read_log(path: str, base: str, kind: str, scorer: str | None, detail: bool,
 
 
 def _rows_of(path: str, base: str, kind: str, scorer: str | None, detail: bool, full: bool) -> _LogRows:
-    log_name = Path(os.path.relpath(path, base)).as_posix()
+    log_name = relative_name(path, base)
     try:
         if full:
             log = read_whole_log(path)

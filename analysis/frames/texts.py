@@ -45,12 +45,12 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from utility_gap.analysis.frames.cache import FramesCache
+from utility_gap.analysis.locations import Location, location
 from utility_gap.analysis.frames.reading import read_frames
 from utility_gap.analysis.frames.sample_rows import in_dataset_order, read_whole_log
 from utility_gap.analysis.frames.recorded_features import (  # noqa: F401 (TRUNCATED_STOP_REASONS: re-exported)
@@ -105,8 +105,8 @@ def _log_texts(path: str, log: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _base(source: str | os.PathLike[str]) -> Path:
-    path = Path(source)
+def _base(source: str | os.PathLike[str]) -> Location:
+    path = location(source)  # a folder or file, local or at a URL
     if not path.exists():
         raise FrameError(f"Log directory '{source}' does not exist. Pass the directory your `inspect eval` wrote to.")
     return path if path.is_dir() else path.parent

@@ -38,6 +38,7 @@ from utility_gap.analysis.frames import (
     read_frames,
     typed_frame,
 )
+from utility_gap.analysis.locations import is_url
 from utility_gap.analysis.pairs_table import PairsTable
 from utility_gap.analysis.frames.duplicates import DuplicateResolution
 from utility_gap.analysis.report.document import ReportContext, ReportDocument
@@ -121,7 +122,14 @@ def _check_target(out_dir: Path) -> None:
         raise ReportError(f"--out {out_dir} is a file; give a directory for the report.")
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
         return
-    present = _files_in(out_dir)
+    refuse_foreign_files(out_dir, _files_in(out_dir))
+
+
+def refuse_foreign_files(out_dir: Path, present: set[str]) -> None:
+    """Refuse a non-empty report folder unless its marker lists every file in it (`present`).
+
+    `out_dir` may be a remote folder (a `UPath`): its files are listed by the caller.
+    """
     written = _written_files(out_dir)
     if written is None:
         raise ReportError(
@@ -144,7 +152,7 @@ def write_report(log_dir: str | Path, out_dir: str | Path, settings: ReportSetti
     Raises `FrameError` (bad or missing logs) or `ReportError` before anything is written.
     Returns the path of report.md.
     """
-    log_dir, out_dir = Path(log_dir), Path(out_dir).resolve()
+    log_dir, out_dir = str(log_dir) if is_url(log_dir) else Path(log_dir), Path(out_dir).resolve()  # logs may be at a URL
     _check_target(out_dir)
     _check_utilities(settings)
     frames = _read(log_dir, settings)

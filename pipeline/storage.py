@@ -1,0 +1,144 @@
+"""A study folder on object storage: what `utility-gap run --out s3://bucket/prefix` needs beyond Inspect.
+
+Inspect writes and reads its logs at any fsspec URL itself (`eval_set(log_dir="s3://...")`,
+`list_eval_logs`, `read_eval_log`). The suite's own small files (utilities, pairs and
+study files) go through `analysis/locations.py`, one object write each. This module does
+what a bucket cannot do like a disk:
+
+- `check_writable`: an `--out` that cannot be written fails before any model call, with
+  the store's reason (no such bucket, no credentials) in the message;
+- `report_folder_at` / `write_report_at`: a report folder at a URL is built in a local
+  temporary folder, then published (`publish_folder`): the old marker goes first, then
+  every file, then files of an older report are removed, and the new marker (which
+  lists the files) is written last. A reader that finds the marker finds every file it
+  lists. A remote folder holding files the report did not write is refused first, by
+  the same rule as a local one (`analysis/report/writer.py`);
+- `local_folder`: a small remote folder (the utilities files) copied to a local
+  temporary one, for readers that take a local folder.
+
+Credentials and the endpoint come from the environment, as for Inspect (for S3:
+`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL` for an S3-compatible
+server, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from utility_gap.analysis.locations import Location, is_url, location
+from utility_gap.analysis.report import ReportSettings, write_report
+from utility_gap.analysis.report.writer import MARKER_FILE, refuse_foreign_files
+
+__all__ = ["StorageError", "check_writable", "is_url", "local_folder", "publish_folder", "report_folder_at",
+           "write_report_at"]
+
+
+class StorageError(OSError):
+    """An `--out` (or input) on object storage that cannot be used; the message says why."""
+
+
+def check_writable(out: Location | str, flag: str = "--out") -> None:
+    """Write and delete a small object (remote) or file (local) in `out`, or raise naming `flag`."""
+    if not is_url(out):
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
+                pass
+        except OSError as ex:
+            raise StorageError(f"{flag} {out} is not a writable directory ({ex.strerror or ex}).") from None
+        return
+    probe = location(out) / f".write-check-{uuid.uuid4().hex}"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except Exception as ex:  # the store's own error: no bucket, no credentials, no network
+        raise StorageError(
+            f"{flag} {out} cannot be written ({type(ex).__name__}: {ex}). Check the bucket name and the "
+            "credentials in the environment (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, and "
+            "AWS_ENDPOINT_URL for an S3-compatible server)."
+        ) from None
+
+
+def remote_files(target: Location | str) -> list[str]:
+    """Relative names of the files under a remote folder (empty when there is none)."""
+    remote = location(target)
+    fs, root = remote.fs, remote.path.rstrip("/")
+    fs.invalidate_cache()
+    if not fs.exists(root):
+        return []
+    return sorted(p[len(root) :].lstrip("/") for p in fs.find(root))
+
+
+def publish_folder(local: Path, target: Location | str, marker: str) -> None:
+    """Upload the folder `local` to the remote folder `target`, `marker` (a file in `local`) last.
+
+    While the upload is under way `target` has no marker; files under `target` that the
+    new folder lacks are deleted, so it ends up holding exactly the new folder.
+    """
+    remote = location(target)
+    fs, root = remote.fs, remote.path.rstrip("/")
+    new = sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file())
+    if marker not in new:
+        raise StorageError(f"{local} has no {marker}; only a finished folder is uploaded.")
+    old = remote_files(target)
+    if marker in old:
+        fs.rm_file(f"{root}/{marker}")
+    for name in new:
+        if name != marker:
+            fs.put_file(str(local / name), f"{root}/{name}")
+    stale = [f"{root}/{name}" for name in old if name not in new]
+    if stale:
+        fs.rm(stale)
+    fs.put_file(str(local / marker), f"{root}/{marker}")
+
+
+@contextlib.contextmanager
+def local_folder(folder: Location | str | None) -> Iterator[Path | None]:
+    """`folder` itself when local; a temporary local copy of it when remote (removed after)."""
+    if folder is None or not is_url(folder):
+        yield None if folder is None else Path(folder)
+        return
+    remote = location(folder)
+    fs, root = remote.fs, remote.path.rstrip("/")
+    with tempfile.TemporaryDirectory(prefix="utility-gap-") as temp:
+        copy = Path(temp) / "copy"
+        copy.mkdir()
+        for name in remote_files(remote):
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            fs.get_file(f"{root}/{name}", str(copy / name))
+        yield copy
+
+
+def report_folder_at(out: Location | str, build: Callable[[Path], Path]) -> str:
+    """Run `build(folder)` (a report writer returning report.md) into `out`; returns where report.md is.
+
+    Local: `build(out)` itself. Remote: refused if `out` holds files no report wrote;
+    else built in a local temporary folder and published with the report's marker last.
+    """
+    if not is_url(out):
+        return str(build(Path(str(out))))
+    present = set(remote_files(out))
+    if present:
+        refuse_foreign_files(location(out), present)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory(prefix="utility-gap-report-") as temp:
+        local = Path(temp) / "report"
+        made = build(local)
+        publish_folder(local, out, MARKER_FILE)
+        return str(location(out) / Path(os.path.relpath(made, local)).as_posix())
+
+
+def write_report_at(log_dir: Location | str, out: Location | str, settings: ReportSettings) -> str:
+    """`write_report` with any of the logs, the report folder and the utilities folder at a URL.
+
+    A remote utilities folder is read from a local copy. Returns where report.md is.
+    """
+    logs = str(log_dir) if is_url(log_dir) else Path(str(log_dir))
+    with local_folder(settings.utilities_dir) as utilities:
+        local_settings = replace(settings, utilities_dir=utilities)
+        return report_folder_at(out, lambda folder: write_report(logs, folder, local_settings))
