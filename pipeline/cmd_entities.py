@@ -57,9 +57,15 @@ def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis.utilities_file import UtilitiesFileError, read_utilities
     from utility_gap.evals.outcomes import OutcomeSetError, load_outcomes
     from utility_gap.pipeline.errors import CommandError
+    from utility_gap.pipeline.storage import StorageError, check_urls
 
     if not 0 < args.alpha < 1:
         raise CommandError(f"--alpha {args.alpha}: must be between 0 and 1.")
+    try:
+        check_urls(reads=[("LOGDIR", args.log_dir), ("--utilities", args.utilities), ("--rankings", args.rankings)],
+                   writes=[("--out", args.out)])
+    except StorageError as ex:
+        raise CommandError(str(ex)) from None
     if not args.log_dir.is_dir():
         raise CommandError(f"LOGDIR {args.log_dir}: no such directory of entity task logs.")
     try:

@@ -34,7 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from utility_gap.analysis.thurstonian import fit_thurstonian
     from utility_gap.analysis.utilities_file import summary, utilities_from_fit, write_utilities
     from utility_gap.pipeline.errors import CommandError
+    from utility_gap.pipeline.storage import StorageError, check_urls
 
+    try:
+        check_urls(reads=[("LOGDIR", args.log_dir)], writes=[("--out", args.out.parent)])
+    except StorageError as ex:
+        raise CommandError(str(ex)) from None
     if not args.log_dir.is_dir():
         raise CommandError(f"LOGDIR {args.log_dir}: no such directory of elicitation logs.")
     frame = choices_frame(str(args.log_dir))

@@ -28,7 +28,7 @@ from utility_gap.analysis.win_rates import FAMILIES, INTERVALS
 from utility_gap.analysis.win_rates import FrameError as StatisticsInputError
 from utility_gap.pipeline.arguments import positive_int
 from utility_gap.analysis.locations import location
-from utility_gap.pipeline.storage import StorageError, report_folder_at, write_report_at
+from utility_gap.pipeline.storage import StorageError, check_urls, report_folder_at, write_report_at
 
 
 def _flags(value: str) -> tuple[str, ...]:
@@ -216,6 +216,10 @@ def run(args: argparse.Namespace) -> int:
     table_only = [f"--{name.replace('_', '-')}" for name in TABLE_FLAGS if getattr(args, name, None) is not None]
     if table_path is None and table_only:
         raise CommandError(f"{', '.join(table_only)} describe a --table input; with LOGDIR leave them out.")
+    try:  # a store that cannot be used fails here, before anything is read or written
+        check_urls(reads=[("LOGDIR", args.logdir), ("--utilities", args.utilities)], writes=[("--out", args.out)])
+    except StorageError as ex:
+        raise CommandError(str(ex)) from None
     if args.logdir is not None and not location(args.logdir).exists():
         raise CommandError(f"LOGDIR '{args.logdir}' does not exist; pass the directory `inspect eval --log-dir` wrote to.")
     from utility_gap.pipeline.study_parts import study_report_defaults

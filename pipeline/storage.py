@@ -5,8 +5,9 @@ Inspect writes and reads its logs at any fsspec URL itself (`eval_set(log_dir="s
 study files) go through `analysis/locations.py`, one object write each. This module does
 what a bucket cannot do like a disk:
 
-- `check_writable`: an `--out` that cannot be written fails before any model call, with
-  the store's reason (no such bucket, no credentials) in the message;
+- `check_writable` / `check_readable`: an `--out` that cannot be written, or an input on
+  a store that cannot be asked, fails before any model call or output, with the flag,
+  the URL, the store's reason (no such bucket, no credentials, no server) and the fix;
 - `report_folder_at` / `write_report_at`: a report folder at a URL is built in a local
   temporary folder, then published (`publish_folder`): the old marker goes first, then
   every file, then files of an older report are removed, and the new marker (which
@@ -27,7 +28,7 @@ import contextlib
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from utility_gap.analysis.locations import Location, is_url, location
 from utility_gap.analysis.report import ReportSettings, write_report
 from utility_gap.analysis.report.writer import MARKER_FILE, refuse_foreign_files
 
-__all__ = ["StorageError", "check_writable", "is_url", "local_folder", "publish_folder", "report_folder_at",
+__all__ = ["StorageError", "check_readable", "check_urls", "check_writable", "is_url", "local_folder", "publish_folder", "report_folder_at",
            "write_report_at"]
 
 
@@ -53,16 +54,69 @@ def check_writable(out: Location | str, flag: str = "--out") -> None:
         except OSError as ex:
             raise StorageError(f"{flag} {out} is not a writable directory ({ex.strerror or ex}).") from None
         return
-    probe = location(out) / f".write-check-{uuid.uuid4().hex}"
     try:
+        probe = location(out) / f".write-check-{uuid.uuid4().hex}"
         probe.write_text("")
         probe.unlink()
     except Exception as ex:  # the store's own error: no bucket, no credentials, no network
+        raise StorageError(store_failure(flag, out, "be written", ex)) from None
+
+
+def check_readable(value: Location | str, flag: str) -> None:
+    """Ask the store of a URL one question now (does `value` exist?), or raise naming `flag`.
+
+    A missing object is not an error here (the command says what it expected there); a
+    store that cannot be asked (no credentials, no network, no s3fs) is.
+    """
+    if not is_url(value):
+        return
+    try:
+        target = location(value)
+        bucket = target.path.split("/")[0]  # type: ignore[union-attr]
+        missing = not target.exists() and not target.fs.exists(bucket)  # type: ignore[union-attr]
+    except Exception as ex:
+        raise StorageError(store_failure(flag, value, "be read", ex)) from None
+    if missing:
         raise StorageError(
-            f"{flag} {out} cannot be written ({type(ex).__name__}: {ex}). Check the bucket name and the "
-            "credentials in the environment (for S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, and "
-            "AWS_ENDPOINT_URL for an S3-compatible server)."
-        ) from None
+            f"{flag} {value} cannot be read: there is no bucket '{bucket}' on this store. Check the bucket name "
+            "(and AWS_ENDPOINT_URL, for an S3-compatible server)."
+        )
+
+
+def check_urls(*, reads: Iterable[tuple[str, object]] = (), writes: Iterable[tuple[str, object]] = ()) -> None:
+    """A command's (flag, value) pairs at URLs checked before it reads or writes anything.
+
+    Local paths are left to the command (a local output folder is not created early).
+    """
+    for flag, value in reads:
+        if value is not None and is_url(value):
+            check_readable(value, flag)  # type: ignore[arg-type]
+    for flag, value in writes:
+        if value is not None and is_url(value):
+            check_writable(value, flag)  # type: ignore[arg-type]
+
+
+def store_failure(flag: str, where: object, action: str, ex: BaseException) -> str:
+    """One paragraph: the flag and URL, the store's reason, and what would fix it."""
+    kind = type(ex).__name__
+    if isinstance(ex, ImportError):
+        fix = "Install the s3 extra: pip install 'utility-gap[s3]' (s3fs)."
+    elif kind == "NoCredentialsError":
+        fix = ("No credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the "
+               "environment.")
+    elif kind in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionError", "ClientConnectorError"):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        fix = (f"The store cannot be reached: check AWS_ENDPOINT_URL (now {endpoint}) and that the server is up."
+               if endpoint else "The store cannot be reached: check the network (or AWS_ENDPOINT_URL for an "
+               "S3-compatible server).")
+    elif isinstance(ex, FileNotFoundError):
+        fix = "Check the bucket name (create the bucket first; utility-gap does not create buckets)."
+    elif isinstance(ex, PermissionError):
+        fix = "The credentials in the environment are not allowed to do this: check AWS_ACCESS_KEY_ID and the bucket's policy."
+    else:
+        fix = ("Check the bucket name and the credentials in the environment (for S3: AWS_ACCESS_KEY_ID, "
+               "AWS_SECRET_ACCESS_KEY, and AWS_ENDPOINT_URL for an S3-compatible server).")
+    return f"{flag} {where} cannot {action} ({kind}: {ex}). {fix}"
 
 
 def remote_files(target: Location | str) -> list[str]:

@@ -1,10 +1,11 @@
 """A real S3-compatible server on loopback for the object-storage tests: moto in server mode.
 
-`s3_server` (a pytest fixture, session-wide) starts `python -m moto.server` on a free
-127.0.0.1 port as a child process, points this process's AWS settings at it
+`s3_server` (a pytest fixture, one per test module) starts `python -m moto.server` on a
+free 127.0.0.1 port as a child process, points this process's AWS settings at it
 (`AWS_ENDPOINT_URL`, dummy credentials, so every child process the tests start inherits
-them), and stops the server by its PID at the end. Each test makes its own bucket
-(`new_bucket`). Needs the `test` extra (`moto[server]`); offline.
+them), and at the end of the module stops the server by its PID and restores the
+settings, so no other module sees them. Each test makes its own bucket (`new_bucket`).
+Needs the `test` extra (`moto[server]`); offline.
 """
 
 from __future__ import annotations
@@ -26,21 +27,22 @@ S3_ENV = {
 }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     saved = {k: os.environ.get(k) for k in [*S3_ENV, "AWS_ENDPOINT_URL"]}
+    _forget_connections()
     os.environ.update(S3_ENV, AWS_ENDPOINT_URL=endpoint)
     try:
         deadline = time.monotonic() + 60
@@ -64,6 +66,15 @@ def s3_server() -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        _forget_connections()
+
+
+def _forget_connections() -> None:
+    """Drop cached S3 filesystems: a new one reads the AWS settings of the environment again,
+    as a new process would."""
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 def new_bucket(endpoint: str) -> str:

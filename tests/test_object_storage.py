@@ -26,7 +26,7 @@ import s3fs
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import list_eval_logs, read_eval_log
 
-from s3_server import new_bucket, s3_server  # noqa: F401  (the fixture)
+from s3_server import free_port, new_bucket, s3_server  # noqa: F401  (the fixture)
 from test_entity_behaviour import planted_utilities, scripted_model, write_entity_outcomes, write_planted_utilities
 from test_resume import _cli, _lines, _redone, _start, _wait_for
 
@@ -152,15 +152,63 @@ def test_a_study_in_a_bucket_resumes_from_it_and_reports_like_a_local_one(
     assert _lines(calls) == before
 
 
-def test_a_bucket_that_cannot_be_written_stops_the_run_before_any_call(
-    tmp_path: Path, s3_server: str, capsys: pytest.CaptureFixture[str]
+# A store that cannot be used, as each case leaves the environment: (bucket, settings) for a
+# bucket that exists on the test server, and the fix the message must give.
+BAD_STORES = {
+    "unknown bucket": ({}, "Check the bucket name"),
+    "no credentials": ({"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": None},
+                       "No credentials were found: set AWS_ACCESS_KEY_ID"),
+    "unreachable endpoint": ({"AWS_ENDPOINT_URL": "UNREACHABLE"}, "The store cannot be reached: check AWS_ENDPOINT_URL"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_STORES))
+def test_a_store_that_cannot_be_used_stops_each_command_with_one_message_and_writes_nothing(
+    case: str, tmp_path: Path, s3_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    bucket = new_bucket(s3_server)
+    s3 = _s3()
+    s3.pipe_file(f"{bucket}/study/logs/placeholder.txt", b"so that the log folder exists")
+    settings, fix = BAD_STORES[case]
+    if case == "unknown bucket":
+        bucket = "no-such-bucket-here"
+    url = f"s3://{bucket}/study"
+    # no credentials from files or an instance's metadata service either
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for key, value in settings.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:  # nothing listens on a port just freed
+            monkeypatch.setenv(key, f"http://127.0.0.1:{free_port()}")
+    s3fs.S3FileSystem.clear_instance_cache()  # a new process reads the environment afresh
     calls = tmp_path / "calls"
-    out = "s3://no-such-bucket-here/study"
-    assert cli_main(_study(out, calls, tmp_path / "judge")) == 2
-    err = capsys.readouterr().err
-    assert f"--out {out} cannot be written" in err and "bucket does not exist" in err and "AWS_ENDPOINT_URL" in err
-    assert _lines(calls) == 0
+    table = Path(__file__).resolve().parents[1] / "docs" / "examples" / "judged_pairs.csv"
+    commands = {
+        "--out": _study(url, calls, tmp_path / "judge"),
+        "LOGDIR": ["report", f"{url}/logs", "--out", str(tmp_path / "report")],
+        "LOGDIR ": ["fit", f"{url}/logs", "--out", str(tmp_path / "utilities.json")],
+        "--out ": ["report", "--table", str(table), "--map",
+                   "model=llm,task=writing_task,contrast=comparison,item=prompt,pair_id=pair,winner=preferred",
+                   "--a-wins", "first", "--b-wins", "second", "--tie", "same", "--unresolved", "??",
+                   "--out", f"{url}/report"],
+    }
+    for flag, args in commands.items():
+        capsys.readouterr()
+        assert cli_main(args) == 2, args
+        err = capsys.readouterr().err
+        named = f"{flag.strip()} {args[args.index('--out') + 1] if flag.strip() == '--out' else args[1]}"
+        assert err.count("error:") == 1 and "Traceback" not in err, err
+        assert named in err and fix in err, err
+    assert _lines(calls) == 0  # no model was called
+    assert not any(tmp_path.glob("report*")) and not (tmp_path / "utilities.json").exists()
+    monkeypatch.undo()
+    s3fs.S3FileSystem.clear_instance_cache()
+    if case != "unknown bucket":  # the bucket holds what it held before
+        assert _s3().find(f"{bucket}") == [f"{bucket}/study/logs/placeholder.txt"]
+    else:
+        assert not _s3().exists(bucket)
 
 
 def test_entities_reads_logs_and_utilities_in_a_bucket_and_writes_there(tmp_path: Path, s3_server: str) -> None:
