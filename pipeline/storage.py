@@ -99,8 +99,8 @@ def check_urls(*, reads: Iterable[tuple[str, object]] = (), writes: Iterable[tup
 def store_failure(flag: str, where: object, action: str, ex: BaseException) -> str:
     """One paragraph: the flag and URL, the store's reason, and what would fix it."""
     kind = type(ex).__name__
-    if isinstance(ex, ImportError):
-        fix = "Install the s3 extra: pip install 'utility-gap[s3]' (s3fs)."
+    if isinstance(ex, ImportError):  # fsspec names the package the scheme needs
+        fix = "For s3:// install the s3 extra: pip install 'utility-gap[s3]'." if str(where).startswith("s3://") else ""
     elif kind == "NoCredentialsError":
         fix = ("No credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the "
                "environment.")
@@ -116,7 +116,7 @@ def store_failure(flag: str, where: object, action: str, ex: BaseException) -> s
     else:
         fix = ("Check the bucket name and the credentials in the environment (for S3: AWS_ACCESS_KEY_ID, "
                "AWS_SECRET_ACCESS_KEY, and AWS_ENDPOINT_URL for an S3-compatible server).")
-    return f"{flag} {where} cannot {action} ({kind}: {ex}). {fix}"
+    return f"{flag} {where} cannot {action} ({kind}: {ex}). {fix}".rstrip()
 
 
 def remote_files(target: Location | str) -> list[str]:

@@ -26,7 +26,7 @@ holder's host, PID, start time and a random token:
   the machines' clocks do not matter. A stale lock is taken over;
 - released, the object is deleted if it is still this run's.
 
-Limits (docs/run.md): a run killed on another machine blocks the folder until its lock
+Limits (docs/object-storage.md): a run killed on another machine blocks the folder until its lock
 is `STALE_SECONDS` old; a run that stalls longer than that (a suspended laptop) can lose
 its lock to another run without noticing; two runs that take over one stale lock at the
 same moment can both go ahead (each checks, after a pause, that its token is the one

@@ -158,7 +158,9 @@ BAD_STORES = {
     "unknown bucket": ({}, "Check the bucket name"),
     "no credentials": ({"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": None},
                        "No credentials were found: set AWS_ACCESS_KEY_ID"),
-    "unreachable endpoint": ({"AWS_ENDPOINT_URL": "UNREACHABLE"}, "The store cannot be reached: check AWS_ENDPOINT_URL"),
+    # one attempt per request (a user's setting too): botocore's retries of a refused connection add seconds, not checks
+    "unreachable endpoint": ({"AWS_ENDPOINT_URL": "UNREACHABLE", "AWS_MAX_ATTEMPTS": "1"},
+                             "The store cannot be reached: check AWS_ENDPOINT_URL"),
 }
 
 
@@ -180,8 +182,10 @@ def test_a_store_that_cannot_be_used_stops_each_command_with_one_message_and_wri
     for key, value in settings.items():
         if value is None:
             monkeypatch.delenv(key, raising=False)
-        else:  # nothing listens on a port just freed
+        elif value == "UNREACHABLE":  # nothing listens on a port just freed
             monkeypatch.setenv(key, f"http://127.0.0.1:{free_port()}")
+        else:
+            monkeypatch.setenv(key, value)
     s3fs.S3FileSystem.clear_instance_cache()  # a new process reads the environment afresh
     calls = tmp_path / "calls"
     table = Path(__file__).resolve().parents[1] / "docs" / "examples" / "judged_pairs.csv"
