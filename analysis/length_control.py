@@ -50,7 +50,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
 from utility_gap.analysis.text_features import FEATURES
-from utility_gap.analysis.win_rates import binomial_pvalue, check_winners, clopper_pearson, require_columns
+from utility_gap.analysis.win_rates import binomial_pvalue, check_winners, cheap_gc, clopper_pearson, require_columns
 
 LENGTH = "length"  # the covariate name for length_diff
 LENGTH_DIFF = "length_diff"
@@ -183,10 +183,11 @@ def feature_deltas(
         "the same difference in every pair",
     )
     table["p_holm"] = np.nan
-    for _, rows in table.groupby(by, sort=False, dropna=False) if by else [((), table)]:
-        tested = rows["p_value"].dropna()
-        if len(tested):
-            table.loc[tested.index, "p_holm"] = multipletests(tested, method="holm")[1]
+    with cheap_gc():  # Holm's gc.collect() per family: 0.4 s each with a 50k-pair study's frames in memory
+        for _, rows in table.groupby(by, sort=False, dropna=False) if by else [((), table)]:
+            tested = rows["p_value"].dropna()
+            if len(tested):
+                table.loc[tested.index, "p_holm"] = multipletests(tested, method="holm")[1]
     order = {name: i for i, name in enumerate(features)}
     table = table.sort_values(by + ["feature"], key=lambda s: s.map(order) if s.name == "feature" else s)
     return table[by + list(DELTA_COLUMNS)].reset_index(drop=True)

@@ -68,6 +68,7 @@ def generate(log_dir: Path, pairs: int) -> int:
     if manifest.is_file() and manifest.read_text().strip() == str(total):
         return total
     log_dir.mkdir(parents=True, exist_ok=True)
+    manifest.unlink(missing_ok=True)  # first: an interrupted generation leaves no manifest of a set it deleted
     for old in log_dir.glob("*.eval"):
         old.unlink()
     runs = [
@@ -98,6 +99,7 @@ def generate_real(log_dir: Path, pairs: int) -> int:
     if manifest.is_file() and manifest.read_text().strip() == f"real {total}":
         return total
     log_dir.mkdir(parents=True, exist_ok=True)
+    manifest.unlink(missing_ok=True)  # first: an interrupted generation leaves no manifest of a set it deleted
     for old in log_dir.glob("*.eval"):
         old.unlink()
     start = time.perf_counter()
@@ -132,6 +134,19 @@ def real_logs(cache: Path, pairs: int, base_pairs: int, copies: int, workers: in
           f"in {time.perf_counter() - start:.1f} s")
     manifest.write_text(f"replicated {total}")
     return log_dir, total
+
+
+def existing_real(log_dir: Path) -> int | None:
+    """The pairs of a real-log folder this bench made (base run or replicas), or None.
+
+    A `--logs` folder of replicas is used as it is: regenerating it as a base run would
+    delete its logs and start an hour-long eval.
+    """
+    manifest = log_dir / "bench_manifest.txt"
+    kind, _, total = (manifest.read_text().strip() if manifest.is_file() else "").partition(" ")
+    if kind in ("real", "replicated") and total.isdigit() and any(log_dir.glob("*.eval")):
+        return int(total)
+    return None
 
 
 def source_of(rev: str, cache: Path) -> Path:
@@ -246,7 +261,7 @@ def main() -> None:
         if args.logs is None:
             args.logs, total = real_logs(cache, args.pairs, args.base_pairs, args.copies, args.workers)
         else:
-            total = generate_real(args.logs, args.pairs)
+            total = existing_real(args.logs) or generate_real(args.logs, args.pairs)
     else:
         args.logs = args.logs or cache / "synthetic-logs"
         total = generate(args.logs, args.pairs)
