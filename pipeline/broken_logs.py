@@ -17,7 +17,6 @@ from pathlib import Path
 from inspect_ai.log import list_eval_logs, read_eval_log
 
 from utility_gap.analysis.locations import is_url, location
-from utility_gap.pipeline.elicitation_rounds import local_path
 
 QUARANTINE_FLAG = "--quarantine-broken-logs"
 BROKEN_FOLDER = "broken"
@@ -38,7 +37,7 @@ def find_broken_logs(log_dir: Path) -> list[BrokenLog]:
         try:
             read_eval_log(info, header_only=True)
         except Exception as ex:  # any failure to read is a damaged file to name
-            broken.append(BrokenLog(location(local_path(info.name)), f"{type(ex).__name__}: {ex}"))  # type: ignore[arg-type]
+            broken.append(BrokenLog(location(info.name), f"{type(ex).__name__}: {ex}"))  # type: ignore[arg-type]
     return sorted(broken, key=lambda b: str(b.path))
 
 

@@ -31,7 +31,7 @@ from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import Model, get_model
 
 from utility_gap.analysis.choices_frame import choices_frame, is_elicitation_log
-from utility_gap.analysis.locations import location
+from utility_gap.analysis.locations import local_name, location
 from utility_gap.analysis.pair_selection import (
     Pair,
     active_pairs,
@@ -206,7 +206,7 @@ def finished_rounds(log_dir: Path, run: str) -> dict[int, str]:
             header = read_eval_log(info, header_only=True)
         except Exception as ex:  # a log cut short by a killed run or a full disk
             raise ElicitationError(
-                f"The log {local_path(info.name)} cannot be read ({type(ex).__name__}: {ex}); it is damaged or was "
+                f"The log {local_name(info.name)} cannot be read ({type(ex).__name__}: {ex}); it is damaged or was "
                 "cut short. Move it out of the folder and rerun to redo its round "
                 "(`utility-gap run --quarantine-broken-logs` does this for a run folder)."
             ) from None
@@ -219,13 +219,8 @@ def finished_rounds(log_dir: Path, run: str) -> dict[int, str]:
                 f"this run {run}). Use a fresh --out directory, or rerun with the same settings to resume."
             )
         if header.status == "success":
-            done[int(meta["round"])] = local_path(info.name)
+            done[int(meta["round"])] = local_name(info.name)
     return done
-
-
-def local_path(location: str) -> str:
-    """A log location as a plain path when it is a local file URI."""
-    return location[len("file://") :] if location.startswith("file://") else location
 
 
 def run_elicitation(plan: ElicitationPlan) -> ElicitationResult:
