@@ -16,7 +16,7 @@ from pathlib import Path
 
 from inspect_ai.log import list_eval_logs, read_eval_log
 
-from utility_gap.analysis.locations import is_url, location
+from utility_gap.analysis.locations import is_url, location, relative_name
 
 QUARANTINE_FLAG = "--quarantine-broken-logs"
 BROKEN_FOLDER = "broken"
@@ -67,8 +67,7 @@ def quarantine(broken: list[BrokenLog], out: Path) -> list[Path]:
             relative = Path(log.path.name)
         target = out / BROKEN_FOLDER / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target = target.with_name(f"{target.stem}.{len(list(target.parent.iterdir()))}{target.suffix}")
+        target = _unused(target)
         shutil.move(str(log.path), str(target))
         moved.append(target)
     return moved
@@ -79,10 +78,16 @@ def _quarantine_remote(broken: list[BrokenLog], out: Path) -> list[Path]:
     root = location(out)
     moved: list[Path] = []
     for log in broken:
-        relative = str(log.path)[len(str(root)) :].lstrip("/") if str(log.path).startswith(str(root)) else log.path.name
-        target = root / BROKEN_FOLDER / relative
-        if target.exists():
-            target = target.with_name(f"{target.stem}.{len(list(target.parent.iterdir()))}{target.suffix}")
+        inside = str(log.path).startswith(str(root))
+        relative = relative_name(str(log.path), str(root)) if inside else log.path.name
+        target = _unused(root / BROKEN_FOLDER / relative)
         log.path.fs.mv(log.path.path, target.path)  # type: ignore[attr-defined]
         moved.append(target)  # type: ignore[arg-type]
     return moved
+
+
+def _unused(target: Path) -> Path:
+    """`target`, or a numbered name beside it when a log of that name was moved aside before."""
+    if not target.exists():
+        return target
+    return target.with_name(f"{target.stem}.{len(list(target.parent.iterdir()))}{target.suffix}")
