@@ -55,11 +55,12 @@ def current_umask() -> int:
     return mask
 
 
-def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8", durable: bool = False) -> Path:
     """Write `text` to `path` via a temp file in the same folder and a rename, mode 0666 & ~umask.
 
-    At a URL (`s3://...`, `analysis/locations.py`) the text is one object write, which object
-    storage makes atomic itself.
+    `durable`: fsync the text before the rename, for a file whose loss after a crash would
+    lose a study's record (the study file). At a URL (`s3://...`, `analysis/locations.py`)
+    the text is one object write, which object storage makes atomic itself.
     """
     if is_url(path):
         target = location(path)
@@ -77,6 +78,9 @@ def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="\n") as handle:
             handle.write(text)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except OSError as ex:

@@ -56,13 +56,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from utility_gap.analysis.locations import is_url, location
+from utility_gap.analysis.atomic_files import write_text_atomic
+from utility_gap.analysis.locations import location
 from utility_gap.pipeline.entity_study import study_settings as family_settings
 
 if TYPE_CHECKING:
@@ -249,32 +249,14 @@ def record_study(out: str | os.PathLike[str], current: dict[str, Any]) -> str | 
 
 
 def write_study(out: str | os.PathLike[str], current: dict[str, Any], created: str | None = None) -> Path:
-    """Write the study file atomically (a temporary file renamed over it); `created` defaults to now."""
+    """Write the study file atomically and durably (`write_text_atomic`); `created` defaults to now."""
     path = study_path(out)
     document = {
         "schema": SCHEMA,
         "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "settings": _jsonable(current),
     }
-    if is_url(path):  # one object write, atomic on object storage
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{STUDY_FILE}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, sort_keys=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; follow the umask like any file
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(document, indent=2) + "\n", durable=True)
 
 
 def mismatch_message(out: Any, found: list[Change]) -> str:
