@@ -192,7 +192,6 @@ def write_report_at(log_dir: Location | str, out: Location | str, settings: Repo
 
     A remote utilities folder is read from a local copy. Returns where report.md is.
     """
-    logs = str(log_dir) if is_url(log_dir) else Path(str(log_dir))
     with local_folder(settings.utilities_dir) as utilities:
         local_settings = replace(settings, utilities_dir=utilities)
-        return report_folder_at(out, lambda folder: write_report(logs, folder, local_settings))
+        return report_folder_at(out, lambda folder: write_report(log_dir, folder, local_settings))  # type: ignore[arg-type]  # it reads URLs
