@@ -20,6 +20,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from utility_gap.models.embedded import free_loopback_port
+
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "utility-gap-test",
     "AWS_SECRET_ACCESS_KEY": "utility-gap-test",
@@ -27,15 +29,9 @@ S3_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[str]:
-    port = free_port()
+    port = free_loopback_port()
     endpoint = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

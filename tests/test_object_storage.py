@@ -26,13 +26,14 @@ import s3fs
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import list_eval_logs, read_eval_log
 
-from s3_server import free_port, new_bucket, s3_server  # noqa: F401  (the fixture)
+from s3_server import new_bucket, s3_server  # noqa: F401  (the fixture)
 from test_entity_behaviour import planted_utilities, scripted_model, write_entity_outcomes, write_planted_utilities
 from test_resume import _cli, _lines, _redone, _start, _wait_for
 
 from utility_gap.analysis.utilities_file import read_utilities
 from utility_gap.evals.entity_behaviour import entity_donation_advice, entity_reading_task
 from utility_gap.evals.reading_items import load_reading_items
+from utility_gap.models.embedded import free_loopback_port
 from utility_gap.pipeline import study_lock as locks
 from utility_gap.pipeline.cli import main as cli_main
 from utility_gap.pipeline.study_lock import ObjectStoreStudyLock, StudyFolderBusy
@@ -183,7 +184,7 @@ def test_a_store_that_cannot_be_used_stops_each_command_with_one_message_and_wri
         if value is None:
             monkeypatch.delenv(key, raising=False)
         elif value == "UNREACHABLE":  # nothing listens on a port just freed
-            monkeypatch.setenv(key, f"http://127.0.0.1:{free_port()}")
+            monkeypatch.setenv(key, f"http://127.0.0.1:{free_loopback_port()}")
         else:
             monkeypatch.setenv(key, value)
     s3fs.S3FileSystem.clear_instance_cache()  # a new process reads the environment afresh

@@ -61,11 +61,9 @@ def test_unwritable_out_dir_and_unreachable_model_fail_clearly(tmp_path: Path, c
     assert main(["run", *SUBJECT, "--out", str(blocker / "out")]) == 2
     assert "is not a writable directory" in capsys.readouterr().err
 
-    import socket
+    from utility_gap.models.embedded import free_loopback_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
+    closed_port = free_loopback_port()  # free, so nothing answers there
     monkeypatch.setenv("LLAMA_CPP_PYTHON_BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
     code = main(["run", "--model", "llama-cpp-python/some-model", "--judge", "simulated/judge", "--out", str(tmp_path / "o")])
     assert code == 2
