@@ -202,11 +202,14 @@ def ab_reports(logs: Path, out: Path, before: Path, rounds: int) -> list[dict[st
                     shutil.rmtree(cache, ignore_errors=True)
                 command += ["--cache", str(cache)]
             load = os.getloadavg()[0]
+            start = time.perf_counter()
             result = subprocess.run(command, env=env, capture_output=True, text=True)
+            process_wall = round(time.perf_counter() - start, 1)  # what a user waits: with Python's start and imports
             if result.returncode != 0:
                 raise SystemExit(f"{label} report failed:\n{result.stderr[-3000:]}")
             timing = json.loads(result.stdout.strip().splitlines()[-1])
-            rows.append({"round": round_ + 1, "code": label, "load_avg_1min": round(load, 1), **timing})
+            rows.append({"round": round_ + 1, "code": label, "load_avg_1min": round(load, 1), **timing,
+                         "process_wall": process_wall})
             print(rows[-1], flush=True)
     before_tables = sorted(p.name for p in (out / "before" / "tables").glob("*.csv"))
     for label in ("now-first", "now-repeat"):

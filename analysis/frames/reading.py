@@ -31,6 +31,7 @@ What each sample contributes to each frame is in `sample_rows.py`.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Collection, Sequence
@@ -286,7 +287,9 @@ def _read_all(
     if workers <= 1 or len(todo) <= 1:
         read = [_read_log(f, base, kind, scorer, detail, summaries) for f, kind in todo]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # gc.freeze: the worker's inherited heap (Inspect, pandas) is left out of every collection, which
+        # otherwise rescans it each time Inspect's parsing has made enough objects: ~9% of reading
+        with ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as pool:
             futures = [pool.submit(_read_log, f, base, kind, scorer, detail, summaries) for f, kind in todo]
             read = [future.result() for future in futures]
     for (file, _), rows in zip(todo, read):

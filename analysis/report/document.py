@@ -3,7 +3,8 @@
 Why one object: every section writes its numbers as a CSV beside the Markdown table that
 shows them and adds what the data cannot support to one list of cautions, which the
 report prints first. Sections get a `ReportDocument` and a `ReportContext`; they never
-write files of their own.
+write files of their own. Figures go through `draw`, which may hand them to a second
+process (`figure_renderer.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 from utility_gap.analysis.frames import Frames
 from utility_gap.analysis.frames.duplicates import DuplicateResolution
 from utility_gap.analysis.pairs_table import PairsTable
+from utility_gap.analysis.report.figure_renderer import FigureFunction, FigureRenderer
 from utility_gap.analysis.report.settings import CONTRAST_ORDER, ReportSettings
 
 MAX_TABLE_ROWS = 60  # longer tables are cut in report.md (the CSV has every row)
@@ -62,6 +64,7 @@ class ReportDocument:
     tables: list[Path] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
     cautions: list[str] = field(default_factory=list)
+    renderer: FigureRenderer = field(default_factory=FigureRenderer)
 
     def add(self, *text: str) -> None:
         """Append a block; a heading or a table always stands in its own block."""
@@ -83,6 +86,10 @@ class ReportDocument:
         if caption:
             self.add(caption)
         self.add(markdown_table(frame, columns), f"CSV: [tables/{name}.csv](tables/{name}.csv)")
+
+    def draw(self, function: FigureFunction, *args: Any, stem: Path, alt: str, **kwargs: Any) -> None:
+        """Draw a figure (`function(*args, stem=stem, **kwargs)`, from `analysis.figures`) and show it."""
+        self.figure(self.renderer.draw(function, *args, stem=stem, **kwargs), alt)
 
     def figure(self, paths: list[Path], alt: str) -> None:
         self.figures.extend(paths)

@@ -136,13 +136,12 @@ def _study(doc: ReportDocument, ctx: ReportContext, model: str, source: str, adv
             if row.empty or behaviour not in table or table[[preference, behaviour]].dropna().empty:
                 continue
             found = row.iloc[0]
-            doc.figure(
-                preference_behaviour_scatter(
-                    table, preference, behaviour, doc.root / "figures" / f"entity_{behaviour}__{name}__{preference}",
-                    rho=float(found["spearman"]), p_holm=float(found["p_holm"]),
-                    title=f"{model} / {domain}", x_label=PREFERENCE_LABELS.get(preference, preference), y_label=label,
-                ),
-                f"{PREFERENCE_LABELS.get(preference, preference)} against {label}",
+            doc.draw(
+                preference_behaviour_scatter, table, preference, behaviour,
+                stem=doc.root / "figures" / f"entity_{behaviour}__{name}__{preference}",
+                rho=float(found["spearman"]), p_holm=float(found["p_holm"]),
+                title=f"{model} / {domain}", x_label=PREFERENCE_LABELS.get(preference, preference), y_label=label,
+                alt=f"{PREFERENCE_LABELS.get(preference, preference)} against {label}",
             )
     untested = correlations[correlations["p_value"].isna() & (correlations["note"] != "no data")]
     for _, row in untested.iterrows():

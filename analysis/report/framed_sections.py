@@ -72,8 +72,8 @@ def framed_section(doc: ReportDocument, ctx: ReportContext) -> None:
     doc.table("framed_arm_means", means, caption="Mean score per arm (95% t interval over samples):")
     for (model, task, score), group in means.groupby(["model", "task", "score"], sort=True):
         stem = doc.root / "figures" / f"framed_arms__{slug(str(model))}__{slug(str(task))[-60:]}__{slug(str(score))}"
-        doc.figure(arm_means_plot(group, stem, title=f"{model} | {task} | {score}", y_label=f"mean {score}"),
-                   f"Mean {score} per arm")
+        doc.draw(arm_means_plot, group, stem=stem, title=f"{model} | {task} | {score}", y_label=f"mean {score}",
+                 alt=f"Mean {score} per arm")
     failed = int((frame["status"] == "failed").sum())
     if failed:
         doc.cautions.append(f"Framed benchmarks: {failed} sample score(s) are missing (the sample errored or was not "

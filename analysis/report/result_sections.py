@@ -91,11 +91,8 @@ def win_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
         safe = contrast.replace("/", "-")
         doc.table(f"win_rates__{safe}", rows, shown)
         drawn = rows.assign(fw_ci_low=rows[low], fw_ci_high=rows[high])
-        doc.figure(
-            figures.win_rate_lollipop(drawn, contrast, doc.root / "figures" / f"win_rates__{safe}",
-                                      interval=_interval_name(settings)),
-            f"Win rates for {contrast}",
-        )
+        doc.draw(figures.win_rate_lollipop, drawn, contrast, stem=doc.root / "figures" / f"win_rates__{safe}",
+                 interval=_interval_name(settings), alt=f"Win rates for {contrast}")
     ctx.results["win_rates"] = table
     table.to_csv(doc.root / "tables" / "win_rates.csv", index=False)
     doc.tables.append(doc.root / "tables" / "win_rates.csv")
@@ -103,10 +100,8 @@ def win_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
     side = [c for c in SIDE_BY_SIDE if c in set(table["contrast"])]
     if len(side) >= 2:
         doc.add("### Contrasts side by side")
-        doc.figure(
-            figures.contrasts_side_by_side(table, side, doc.root / "figures" / "contrasts_side_by_side"),
-            "Exhortation and utility contrasts side by side",
-        )
+        doc.draw(figures.contrasts_side_by_side, table, side, stem=doc.root / "figures" / "contrasts_side_by_side",
+                 alt="Exhortation and utility contrasts side by side")
 
 
 def aggregates_section(doc: ReportDocument, ctx: ReportContext) -> None:
@@ -245,10 +240,8 @@ def dose_response_section(doc: ReportDocument, ctx: ReportContext) -> None:
             )
         estimated = fits[(fits["spec"] == "pooled") & (fits["error"] == "")]
         pooled = estimated.iloc[0].to_dict() if len(estimated) else None
-    doc.figure(
-        figures.dose_response_plot(data, pooled, doc.root / "figures" / "dose_response"),
-        "Dose-response: share won by the higher-utility side against the utility gap",
-    )
+    doc.draw(figures.dose_response_plot, data, pooled, stem=doc.root / "figures" / "dose_response",
+             alt="Dose-response: share won by the higher-utility side against the utility gap")
 
 
 def rubric_section(doc: ReportDocument, ctx: ReportContext) -> None:

@@ -145,11 +145,8 @@ def _methods_scatter(doc: ReportDocument, uf: Any, method: str, scores: pd.DataF
         f"Method agreement for `{uf.model}` / {uf.domain}: Spearman {rho:.2f} between the Thurstonian means and "
         f"the {method} scores over {len(merged)} outcomes."
     )
-    doc.figure(
-        figures.utility_methods_scatter(merged, stem, y_label=f"{method} score",
-                                        title=f"{uf.model} / {uf.domain}: Spearman {rho:.2f}"),
-        f"Thurstonian mean against {method} score",
-    )
+    doc.draw(figures.utility_methods_scatter, merged, stem=stem, y_label=f"{method} score",
+             title=f"{uf.model} / {uf.domain}: Spearman {rho:.2f}", alt=f"Thurstonian mean against {method} score")
 
 
 def exchange_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
@@ -195,9 +192,7 @@ def exchange_rates_section(doc: ReportDocument, ctx: ReportContext) -> None:
                 caption=f"Reference quantity {rows['reference_quantity'].iloc[0]:.0f}; uncertainty from "
                         f"{result.se_source}, {result.bootstrap} bootstrap draws.",
             )
-            doc.figure(
-                figures.exchange_rates_plot(rows, doc.root / "figures" / name, title=f"{uf.model} / {uf.domain} / {kind}"),
-                f"Exchange rates against {reference}",
-            )
+            doc.draw(figures.exchange_rates_plot, rows, stem=doc.root / "figures" / name,
+                     title=f"{uf.model} / {uf.domain} / {kind}", alt=f"Exchange rates against {reference}")
         for warning in result.warnings:
             doc.cautions.append(f"Exchange rates for `{uf.model}` over `{uf.domain}`: {warning}.")

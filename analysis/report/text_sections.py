@@ -143,10 +143,8 @@ def _deltas(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFrame) -> No
         f"Per contrast: {_csv(doc, 'feature_deltas_by_contrast', pooled)}; per cell: "
         f"{_csv(doc, 'feature_deltas_by_cell', cells)}"
     )
-    doc.figure(
-        figures.feature_deltas_plot(pooled, doc.root / "figures" / "feature_deltas", contrasts, alpha),
-        "Paired feature differences per contrast",
-    )
+    doc.draw(figures.feature_deltas_plot, pooled, stem=doc.root / "figures" / "feature_deltas", contrasts=contrasts,
+             alpha=alpha, alt="Paired feature differences per contrast")
 
 
 def _length_control(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFrame) -> None:
@@ -221,10 +219,8 @@ def _length_control(doc: ReportDocument, ctx: ReportContext, paired: pd.DataFram
          "verdict"],
         caption="Per model x task cell (every column in the CSV):",
     )
-    doc.figure(
-        figures.length_control_plot(pooled, doc.root / "figures" / "length_control"),
-        "Raw and length-controlled win rates per contrast",
-    )
+    doc.draw(figures.length_control_plot, pooled, stem=doc.root / "figures" / "length_control",
+             alt="Raw and length-controlled win rates per contrast")
     ctx.results["length_controlled"] = pooled
 
 
@@ -266,7 +262,5 @@ def effort_dose_section(doc: ReportDocument, ctx: ReportContext) -> None:
     if rates is not None and {"contrast", "model", "task", "win_rate"} <= set(rates.columns):
         dose = dict(zip(levels["contrast"], levels["dose"]))
         cells = rates[rates["contrast"].isin(present)].assign(dose=lambda t: t["contrast"].map(dose))
-    doc.figure(
-        figures.effort_dose_plot(levels, cells, doc.root / "figures" / "effort_dose"),
-        "Win rate against neutral at each effort dose",
-    )
+    doc.draw(figures.effort_dose_plot, levels, cells, stem=doc.root / "figures" / "effort_dose",
+             alt="Win rate against neutral at each effort dose")

@@ -14,6 +14,12 @@ write.
 A section is a function `(ReportDocument, ReportContext) -> None`; `BODY_SECTIONS` is
 their order in the report. A new section is one function in a `*_sections.py` module
 and one entry here.
+
+Two cores' worth of work: a section in `BESIDE_SECTIONS` runs in a thread beside the
+sections after it (its array work releases the GIL), writing its part of the report into
+a document of its own that is put back in its place, so the report is the same as
+built in order. On a large study the figures are drawn in a second process
+(`figure_renderer.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,6 +49,7 @@ from utility_gap.analysis.locations import is_url
 from utility_gap.analysis.pairs_table import PairsTable
 from utility_gap.analysis.frames.duplicates import DuplicateResolution
 from utility_gap.analysis.report.document import ReportContext, ReportDocument
+from utility_gap.analysis.report.figure_renderer import BACKGROUND_FIGURE_PAIRS, FigureRenderer
 from utility_gap.analysis.report.duplicates_sections import drop_duplicate_pairs, duplicates_section
 from utility_gap.analysis.report.entity_sections import entity_section
 from utility_gap.analysis.report.framed_sections import framed_section
@@ -90,6 +98,10 @@ BODY_SECTIONS: tuple[Section, ...] = (
     framed_section,
     data_cautions_section,  # last: it reads the tables the others made
 )
+# Sections that read only the frames, the pairs kept and the settings, set nothing in
+# `ReportContext.results`, draw no figure, and spend their time in numpy: they run in a
+# thread beside the sections after them.
+BESIDE_SECTIONS: frozenset[Section] = frozenset({rubric_section})
 # Tasks whose logs other sections report on, so a log folder with only these (no paired
 # writing) still makes a report, of these sections only.
 OTHER_FAMILY_TASKS: frozenset[str] = frozenset(ENTITY_TASKS) | {FRAMED_TASK}
@@ -237,6 +249,31 @@ def _swap(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _run_sections(
+    sections: tuple[Section, ...], ctx: ReportContext, root: Path, renderer: FigureRenderer, writing: bool
+) -> list[ReportDocument]:
+    """Each section's part of the report, in order; `BESIDE_SECTIONS` in a thread of their own."""
+    def part() -> ReportDocument:
+        return ReportDocument(root=root, renderer=renderer)
+
+    parts: list[ReportDocument] = [part()]
+    beside: list[Future[None]] = []
+    if not writing:
+        parts[0].add("No paired-writing or judge-control logs were found, so this report has only the sections on "
+                     "the other logs: " + ", ".join(sorted({s.task for s in ctx.frames.skipped})) + ".")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-section") as pool:  # waits on error too
+        for section in sections:
+            if section in BESIDE_SECTIONS:
+                parts.append(part())
+                beside.append(pool.submit(section, parts[-1], ctx))
+                parts.append(part())
+            else:
+                section(parts[-1], ctx)
+        for future in beside:
+            future.result()
+    return parts
+
+
 def _build(
     frames: Frames,
     log_dir: Path,
@@ -245,17 +282,23 @@ def _build(
     table: PairsTable | None = None,
     duplicates: DuplicateResolution | None = None,
 ) -> None:
-    doc = ReportDocument(root=root)
     (root / "tables").mkdir()
     (root / "figures").mkdir()
-    body = ReportDocument(root=root, tables=doc.tables, figures=doc.figures, cautions=doc.cautions)
     ctx = ReportContext(frames=frames, log_dir=log_dir, settings=settings, table=table, duplicates=duplicates)
     writing = bool(frames.logs) or table is not None
-    if not writing:
-        body.add("No paired-writing or judge-control logs were found, so this report has only the sections on the "
-                 "other logs: " + ", ".join(sorted({s.task for s in frames.skipped})) + ".")
-    for section in BODY_SECTIONS if writing else OTHER_FAMILY_SECTIONS:
-        section(body, ctx)
+    renderer = FigureRenderer(background=len(frames.pairs) >= BACKGROUND_FIGURE_PAIRS)
+    try:
+        parts = _run_sections(BODY_SECTIONS if writing else OTHER_FAMILY_SECTIONS, ctx, root, renderer, writing)
+        renderer.finish()
+    finally:
+        renderer.close()
+    doc = ReportDocument(root=root)
+    body = ReportDocument(root=root, tables=doc.tables, figures=doc.figures, cautions=doc.cautions)
+    for part in parts:
+        body.lines.extend(part.lines)
+        body.tables.extend(part.tables)
+        body.figures.extend(part.figures)
+        body.cautions.extend(part.cautions)
 
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     doc.add("# utility-gap report", f"Generated {stamp} from `{log_dir}`.")
