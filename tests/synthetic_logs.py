@@ -241,3 +241,22 @@ def write_unrelated_log(path: str, task: str = "some_other_suite/arithmetic") ->
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write_eval_log(EvalLog(status="success", eval=spec, samples=[sample]), path)
     return path
+
+
+def planted_logs(log_dir: str, n_items: int = 20) -> list[str]:
+    """A report's worth of logs: a planted effect (exhort +0.8), a planted null (amount 0.0), a
+    utility contrast and a translation task (chrF)."""
+    runs = [
+        SyntheticRun(task=task, contrast=contrast, shift=shift, n_items=n_items, repeats=2, seed=seed, flag_rate=0.02)
+        for seed, (task, contrast, shift) in enumerate(
+            [
+                ("essay", "exhort_vs_neutral", 0.8),
+                ("grant_abstract", "exhort_vs_neutral", 0.8),
+                ("essay", "amount_high_vs_amount_low", 0.0),
+                ("grant_abstract", "amount_high_vs_amount_low", 0.0),
+                ("essay", "utility_high_vs_utility_low", 0.0),
+                ("translation", "exhort_vs_neutral", 0.8),
+            ]
+        )
+    ]
+    return write_synthetic_logs(log_dir, runs)

@@ -14,31 +14,13 @@ from utility_gap.analysis import figures
 from utility_gap.analysis.frames import FrameError, read_frames
 from utility_gap.analysis.report import ReportError, ReportSettings, write_report
 from utility_gap.analysis.report.writer import MARKER_FILE
-from synthetic_logs import SyntheticRun, write_synthetic_logs, write_unrelated_log
+from synthetic_logs import SyntheticRun, planted_logs, write_synthetic_logs, write_unrelated_log
 from utility_gap.analysis.utilities_file import UtilitiesFile, write_utilities
 from utility_gap.pipeline import cmd_report
 from utility_gap.pipeline.cli import main
 from utility_gap.pipeline.errors import CommandError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def planted_logs(log_dir: Path) -> list[str]:
-    """A planted effect (exhort +0.8), a planted null (amount 0.0) and a utility contrast."""
-    runs = [
-        SyntheticRun(task=task, contrast=contrast, shift=shift, n_items=20, repeats=2, seed=seed, flag_rate=0.02)
-        for seed, (task, contrast, shift) in enumerate(
-            [
-                ("essay", "exhort_vs_neutral", 0.8),
-                ("grant_abstract", "exhort_vs_neutral", 0.8),
-                ("essay", "amount_high_vs_amount_low", 0.0),
-                ("grant_abstract", "amount_high_vs_amount_low", 0.0),
-                ("essay", "utility_high_vs_utility_low", 0.0),
-                ("translation", "exhort_vs_neutral", 0.8),
-            ]
-        )
-    ]
-    return write_synthetic_logs(str(log_dir), runs)
 
 
 def cli(argv: list[str]) -> int:
@@ -49,7 +31,7 @@ def cli(argv: list[str]) -> int:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("report")
-    planted_logs(root / "logs")
+    planted_logs(str(root / "logs"))
     assert cli([str(root / "logs"), "--out", str(root / "out")]) == 0
     return root / "out"
 

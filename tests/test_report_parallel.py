@@ -13,22 +13,7 @@ from utility_gap.analysis.report import ReportSettings, write_report
 from utility_gap.analysis.report import writer
 from utility_gap.analysis.report.figure_renderer import FigureRenderer, figure_paths
 from utility_gap.analysis.report.run_sections import exclusions_section
-from synthetic_logs import SyntheticRun, write_synthetic_logs
-
-
-def _logs(log_dir: Path) -> None:
-    runs = [
-        SyntheticRun(task=task, contrast=contrast, shift=shift, n_items=12, repeats=2, seed=seed, flag_rate=0.02)
-        for seed, (task, contrast, shift) in enumerate(
-            [
-                ("essay", "exhort_vs_neutral", 0.8),
-                ("grant_abstract", "exhort_vs_neutral", 0.8),
-                ("essay", "utility_high_vs_utility_low", 0.0),
-                ("translation", "exhort_vs_neutral", 0.0),
-            ]
-        )
-    ]
-    write_synthetic_logs(str(log_dir), runs)
+from synthetic_logs import planted_logs
 
 
 def _report_files(out: Path) -> dict[str, bytes]:
@@ -48,7 +33,7 @@ def _report_files(out: Path) -> dict[str, bytes]:
 def test_figures_in_a_second_process_and_a_section_beside_make_the_report_built_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _logs(tmp_path / "logs")
+    planted_logs(str(tmp_path / "logs"), n_items=12)
     monkeypatch.setattr(writer, "BESIDE_SECTIONS", frozenset())
     monkeypatch.setattr(writer, "BACKGROUND_FIGURE_PAIRS", 10**9)
     write_report(tmp_path / "logs", tmp_path / "in-order", ReportSettings())
@@ -122,7 +107,7 @@ def _failing_lollipop(*args: object, **kwargs: object) -> list[Path]:
 def test_a_figure_failing_in_the_second_process_stops_the_report_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _logs(tmp_path / "logs")
+    planted_logs(str(tmp_path / "logs"), n_items=12)
     monkeypatch.setattr(writer, "BACKGROUND_FIGURE_PAIRS", 0)
     monkeypatch.setattr(figures, "win_rate_lollipop", _failing_lollipop)
     with pytest.raises(figures.FigureError, match="planted lollipop failure"):
