@@ -42,6 +42,11 @@ def _need(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise FigureError(f"The {what} figure needs column(s) {', '.join(missing)}; got {list(table.columns)}.")
 
 
+def figure_paths(stem: Path) -> list[Path]:
+    """The files a figure function writes for `stem`, in its order (one per format)."""
+    return [stem.with_suffix(f".{fmt}") for fmt in FORMATS]
+
+
 def _save(fig: plt.Figure, stem: Path) -> list[Path]:
     """Write every format, cropped to what is drawn (as `bbox_inches="tight"`).
 
@@ -55,12 +60,10 @@ def _save(fig: plt.Figure, stem: Path) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     fig.set_dpi(DPI)
     crop = fig.get_tightbbox(fig.canvas.get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
-    paths = []
+    paths = figure_paths(stem)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": SVG_ID_SALT}):
-        for fmt in FORMATS:
-            path = stem.with_suffix(f".{fmt}")
+        for fmt, path in zip(FORMATS, paths):
             fig.savefig(path, format=fmt, dpi=DPI, bbox_inches=crop)
-            paths.append(path)
     plt.close(fig)
     return paths
 

@@ -11,7 +11,9 @@ import pytest
 from utility_gap.analysis import figures
 from utility_gap.analysis.report import ReportSettings, write_report
 from utility_gap.analysis.report import writer
-from utility_gap.analysis.report.figure_renderer import FigureRenderer, figure_paths
+from utility_gap.analysis.figures import figure_paths
+from utility_gap.analysis.report import figure_renderer
+from utility_gap.analysis.report.figure_renderer import FigureRenderer
 from utility_gap.analysis.report.run_sections import exclusions_section
 from synthetic_logs import planted_logs
 
@@ -114,3 +116,15 @@ def test_a_figure_failing_in_the_second_process_stops_the_report_and_writes_noth
         write_report(tmp_path / "logs", tmp_path / "out", ReportSettings())
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["logs"]  # no staging folder left behind
+
+
+def test_without_a_worker_process_the_figures_are_drawn_inline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_semaphores(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(figure_renderer, "ProcessPoolExecutor", no_semaphores)
+    renderer = FigureRenderer(background=True)
+    assert not renderer.background
+    paths = renderer.draw(_write_pid, stem=tmp_path / "here")
+    renderer.finish()
+    assert {p.read_text() for p in paths} == {str(os.getpid())}

@@ -8,7 +8,7 @@ inline: the process and the tables sent to it cost more than its figures. Where 
 is no fork (Windows), figures are drawn inline.
 
 Every figure function takes the tables it draws and a keyword `stem`, writes
-`<stem>.<format>` for each of `figures.FORMATS` and returns those paths, so the paths
+`figures.figure_paths(stem)` and returns those paths, so the paths
 are known before the figure exists; `finish` waits for every figure, re-raises the
 first error and checks each function wrote the paths expected of it.
 """
@@ -22,16 +22,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from utility_gap.analysis.figures import FORMATS
+from utility_gap.analysis.figures import figure_paths
 
 BACKGROUND_FIGURE_PAIRS = 5_000  # judged pairs from which the figures are drawn in a second process
 
 FigureFunction = Callable[..., list[Path]]
-
-
-def figure_paths(stem: Path) -> list[Path]:
-    """The files a figure function writes for `stem`, in its order."""
-    return [stem.with_suffix(f".{fmt}") for fmt in FORMATS]
 
 
 class FigureRenderer:
@@ -50,7 +45,9 @@ class FigureRenderer:
                     max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=gc.freeze
                 )
                 self._pool.submit(int).result()  # start the worker now
-            except (OSError, NotImplementedError):  # no process support here (e.g. no semaphores): draw inline
+            except (OSError, ImportError, NotImplementedError):
+                # a platform without working semaphores (sem_open) cannot start the worker: the figures are drawn
+                # inline, as on a small study (tests/test_report_parallel.py)
                 self.close()
 
     @property
